@@ -1,0 +1,261 @@
+"""Terminal edge: ``python -m bot generate|build|ask|demo|serve|digest``.
+
+Thin by design: parse arguments, call the library, print, and turn failures into exit
+codes and one-line messages (0 = answered, 1 = failed, 2 = not understood / bad usage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from bot.settings import Settings, SettingsError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEMO_QUESTIONS = ("revenue last 30 days", "ab", "retention")
+
+log = logging.getLogger("bot")
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="kpi-bot: product KPIs from dbt marts, in Slack and in the terminal.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log queries and timings")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gen = sub.add_parser(
+        "generate",
+        help="write deterministic TheLook-shaped demo data into a DuckDB file",
+        description="Write demo raw tables into schema `thelook`.\n\n"
+        "Example: python -m bot generate --db data/kpi.duckdb --users 20000",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    gen.add_argument("--db", type=Path, help="DuckDB file (default: KPI_DUCKDB_PATH)")
+    gen.add_argument("--users", type=int, default=100_000, help="number of users (default 100k)")
+    gen.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    gen.add_argument("--end", type=_iso_date, help="last day of data (default: yesterday, UTC)")
+
+    build = sub.add_parser(
+        "build",
+        help="run dbt build into a fresh copy and swap it in atomically",
+        description="Build the marts without disturbing live readers.\n\n"
+        "Example: python -m bot build --db data/kpi.duckdb",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    build.add_argument("--db", type=Path, help="DuckDB file (default: KPI_DUCKDB_PATH)")
+
+    ask = sub.add_parser(
+        "ask",
+        help="answer one question in the terminal, as /kpi would",
+        description="Answer a question and write its charts.\n\n"
+        'Example: python -m bot ask "revenue last 30 days" --out out/',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ask.add_argument("question", help='e.g. "revenue last 30 days", "ab checkout_redesign"')
+    ask.add_argument("--as-of", type=_iso_date, help="anchor date for relative windows")
+    ask.add_argument("--out", type=Path, default=Path("out"), help="chart directory (default out/)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+    demo = sub.add_parser(
+        "demo",
+        help="generate demo data (if missing), build, and answer the standard questions",
+        description="The main job on the embedded default (DuckDB + demo data).\n\n"
+        "Example: python -m bot demo --users 20000 --out out/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    demo.add_argument("--db", type=Path, help="DuckDB file (default: KPI_DUCKDB_PATH)")
+    demo.add_argument(
+        "--users", type=int, default=100_000, help="users to generate (default 100k)"
+    )
+    demo.add_argument("--out", type=Path, default=Path("out"), help="chart directory (default out/)")
+    demo.add_argument("--fresh", action="store_true", help="regenerate data even if it exists")
+    demo.add_argument("--end", type=_iso_date, help="last day of generated data")
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the Slack bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)",
+        description="Run the Slack bot.\n\nExample: SLACK_BOT_TOKEN=... SLACK_SIGNING_SECRET=... "
+        "python -m bot serve --port 3000",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
+    serve.add_argument("--host", default="0.0.0.0", help="HTTP bind address (default 0.0.0.0)")
+
+    digest = sub.add_parser(
+        "digest",
+        help="build (and post) the weekly digest",
+        description="Build the weekly digest; --dry-run prints Block Kit JSON and writes PNGs.\n\n"
+        "Example: python -m bot digest --dry-run --out out/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    digest.add_argument("--dry-run", action="store_true", help="print instead of posting")
+    digest.add_argument("--as-of", type=_iso_date, help="date the digest is for (default today)")
+    digest.add_argument("--channel", action="append", help="channel ID (repeatable)")
+    digest.add_argument("--out", type=Path, default=Path("out"), help="chart directory (dry run)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        settings = Settings.from_env()
+    except SettingsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    handler = {
+        "generate": _generate,
+        "build": _build,
+        "ask": _ask,
+        "demo": _demo,
+        "serve": _serve,
+        "digest": _digest,
+    }[args.command]
+    try:
+        return handler(args, settings)
+    except SettingsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> Path:
+    return args.db or settings.duckdb_path
+
+
+def _generate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo_data import generate
+
+    db = _db(args, settings)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    counts = generate(db, users=args.users, seed=args.seed, end=args.end)
+    print(f"Wrote demo data to {db}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    return EXIT_OK
+
+
+def _build(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.build import BuildError, build
+
+    db = _db(args, settings)
+    try:
+        build(db)
+    except BuildError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Built the marts into {db}")
+    return EXIT_OK
+
+
+def _service(settings: Settings, db: Path | None = None):
+    from dataclasses import replace
+
+    from bot.service import KpiService
+    from bot.warehouse import open_reader
+
+    if db is not None:
+        settings = replace(settings, duckdb_path=db)
+    return KpiService(
+        open_reader(settings),
+        timezone=settings.timezone,
+        stale_after_hours=settings.stale_after_hours,
+    )
+
+
+def write_charts(answer, out: Path, prefix: str = "") -> dict[str, str]:
+    """Write each chart PNG; returns chart name → path."""
+    paths = {}
+    if answer.charts:
+        out.mkdir(parents=True, exist_ok=True)
+    for chart in answer.charts:
+        path = out / f"{prefix}{chart.name}.png"
+        path.write_bytes(chart.png)
+        paths[chart.name] = str(path)
+    return paths
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.render.json_result import to_json_dict
+    from bot.render.text import render_text
+    from bot.service import ErrorAnswer
+
+    answer = _service(settings).ask(args.question, as_of=args.as_of)
+    paths = write_charts(answer, args.out)
+    if isinstance(answer, ErrorAnswer):
+        if args.json:
+            print(json.dumps(to_json_dict(answer), indent=2))
+        print(render_text(answer), file=sys.stderr)
+        return EXIT_USAGE if answer.kind == "parse" else EXIT_FAILED
+    if args.json:
+        print(json.dumps(to_json_dict(answer, paths), indent=2))
+    else:
+        print(render_text(answer))
+        for path in paths.values():
+            print(f"Chart: {path}")
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.build import BuildError, build
+    from bot.demo_data import generate
+    from bot.render.text import render_text
+    from bot.service import ErrorAnswer, ExperimentListAnswer
+
+    db = _db(args, settings)
+    if args.fresh or not db.exists():
+        db.parent.mkdir(parents=True, exist_ok=True)
+        print(f"Generating demo data ({args.users:,} users) into {db} …", flush=True)
+        generate(db, users=args.users, end=args.end)
+    print("Building the dbt marts (dbt build) …", flush=True)
+    try:
+        build(db)
+    except BuildError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    service = _service(settings, db)
+    questions = list(DEMO_QUESTIONS)
+    listing = service.ask("ab")
+    if isinstance(listing, ExperimentListAnswer):
+        questions[1:2] = [f"ab {e.experiment_id}" for e in listing.experiments]
+    status = EXIT_OK
+    for question in questions:
+        answer = service.ask(question)
+        print(f"\n$ /kpi {question}\n")
+        print(render_text(answer))
+        prefix = question.replace(" ", "_") + "-"
+        for path in write_charts(answer, args.out, prefix).values():
+            print(f"Chart: {path}")
+        if isinstance(answer, ErrorAnswer):
+            status = EXIT_FAILED
+    print(f"\nCharts are in {args.out.resolve()}")
+    return status
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.slack.server import serve
+
+    return serve(settings, host=args.host, port=args.port)
+
+
+def _digest(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.digest.cli import run_digest_command
+
+    return run_digest_command(args, settings)

@@ -1,0 +1,83 @@
+"""Number formatting shared by chart titles, terminal text and Block Kit (pure).
+
+One place decides how a figure reads, so the terminal and Slack never disagree.
+Missing values read "n/a", never "nan".
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
+def money(value: float | None, currency: str = "$") -> str:
+    """$1,234 below 10k, $12.3k, $1.23M above: compact enough for a phone."""
+    if _missing(value):
+        return "n/a"
+    assert value is not None
+    sign = "-" if value < 0 else ""
+    v = abs(value)
+    if v >= 1_000_000:
+        return f"{sign}{currency}{v / 1_000_000:.2f}M"
+    if v >= 10_000:
+        return f"{sign}{currency}{v / 1_000:.1f}k"
+    if v >= 100:
+        return f"{sign}{currency}{v:,.0f}"
+    return f"{sign}{currency}{v:,.2f}"
+
+
+def signed_money(value: float | None, currency: str = "$") -> str:
+    if _missing(value):
+        return "n/a"
+    assert value is not None
+    return ("+" if value >= 0 else "") + money(value, currency)
+
+
+def count(value: float | None) -> str:
+    if _missing(value):
+        return "n/a"
+    assert value is not None
+    return f"{round(value):,}"
+
+
+def signed_count(value: float | None) -> str:
+    if _missing(value):
+        return "n/a"
+    assert value is not None
+    return f"{round(value):+,}"
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    """A signed percentage change, e.g. +4.2 %; 'n/a' when undefined."""
+    if _missing(value):
+        return "n/a"
+    assert value is not None
+    return f"{value:+.{digits}f} %"
+
+
+def rate(value: float | None, digits: int = 1) -> str:
+    """A proportion in [0, 1] as a percentage, e.g. 12.3 %."""
+    if _missing(value):
+        return "n/a"
+    assert value is not None
+    return f"{value * 100:.{digits}f} %"
+
+
+def pp(value: float | None, digits: int = 1) -> str:
+    """A difference of proportions in percentage points, e.g. +1.8 pp."""
+    if _missing(value):
+        return "n/a"
+    assert value is not None
+    return f"{value * 100:+.{digits}f} pp"
+
+
+def day(value: date | None) -> str:
+    return "n/a" if value is None else f"{value:%a %Y-%m-%d}"
+
+
+def timestamp(value: datetime | None) -> str:
+    return "unknown" if value is None else f"{value:%Y-%m-%d %H:%M} UTC"

@@ -1,0 +1,169 @@
+"""Revenue over a window vs a comparison window (pure: DataFrames in, dataclasses out).
+
+The input is rows of the ``revenue_daily`` mart (day, orders, revenue). Totals are sums
+of the mart's days; AOV is revenue / orders over the whole span, never an average of
+daily AOVs (METRICS.md). Days outside the data's coverage are not zeros: they are
+reported as uncovered, so a window that runs past the data is never silently compared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from bot.core.windows import DateWindow
+
+
+@dataclass(frozen=True)
+class DayValue:
+    day: date
+    revenue: float
+
+
+@dataclass(frozen=True)
+class WindowTotals:
+    window: DateWindow
+    revenue: float | None  # None when no day of the window has data
+    orders: int | None
+    aov: float | None  # None when there were no orders
+    covered_days: int
+    best_day: DayValue | None
+    worst_day: DayValue | None
+    daily: pd.DataFrame  # day, orders, revenue for the covered days, in order
+
+    @property
+    def has_data(self) -> bool:
+        return self.covered_days > 0
+
+    @property
+    def complete(self) -> bool:
+        return self.covered_days == self.window.days
+
+
+@dataclass(frozen=True)
+class Change:
+    current: float | None
+    previous: float | None
+
+    @property
+    def delta(self) -> float | None:
+        if self.current is None or self.previous is None:
+            return None
+        return self.current - self.previous
+
+    @property
+    def delta_pct(self) -> float | None:
+        """delta / previous × 100; None ("n/a") when previous is 0 or missing."""
+        delta = self.delta
+        if delta is None or not self.previous:
+            return None
+        return delta / self.previous * 100
+
+
+@dataclass(frozen=True)
+class Comparison:
+    label: str  # "previous period", "same period last year"
+    baseline: WindowTotals
+    revenue: Change
+    orders: Change
+    aov: Change
+
+
+@dataclass(frozen=True)
+class RevenueReport:
+    current: WindowTotals
+    previous: Comparison
+    last_year: Comparison | None
+    notes: tuple[str, ...]  # coverage caveats, in plain words
+
+
+def summarize_window(
+    daily: pd.DataFrame, window: DateWindow, first_day: date | None, last_day: date | None
+) -> WindowTotals:
+    """Totals of the mart rows inside ``window``; only days the data covers count."""
+    days = daily[(daily["day"] >= window.start) & (daily["day"] <= window.end)]
+    if first_day is not None and last_day is not None:
+        days = days[(days["day"] >= first_day) & (days["day"] <= last_day)]
+    days = days.sort_values("day").reset_index(drop=True)
+    if days.empty:
+        return WindowTotals(window, None, None, None, 0, None, None, days)
+    revenue = float(days["revenue"].sum())
+    orders = int(days["orders"].sum())
+    best = days.loc[days["revenue"].idxmax()]
+    worst = days.loc[days["revenue"].idxmin()]
+    return WindowTotals(
+        window=window,
+        revenue=revenue,
+        orders=orders,
+        aov=revenue / orders if orders else None,
+        covered_days=len(days),
+        best_day=DayValue(best["day"], float(best["revenue"])),
+        worst_day=DayValue(worst["day"], float(worst["revenue"])),
+        daily=days,
+    )
+
+
+def compare(current: WindowTotals, baseline: WindowTotals, label: str) -> Comparison:
+    return Comparison(
+        label=label,
+        baseline=baseline,
+        revenue=Change(current.revenue, baseline.revenue),
+        orders=Change(
+            None if current.orders is None else float(current.orders),
+            None if baseline.orders is None else float(baseline.orders),
+        ),
+        aov=Change(current.aov, baseline.aov),
+    )
+
+
+def coverage_notes(
+    totals: list[WindowTotals], first_day: date | None, last_day: date | None
+) -> tuple[str, ...]:
+    """Plain-words caveats for windows the data doesn't fully cover."""
+    if first_day is None or last_day is None:
+        return ("There is no revenue data yet.",)
+    notes: list[str] = []
+    for t in totals:
+        w = t.window
+        if t.complete:
+            continue
+        if not t.has_data:
+            notes.append(
+                f"No data for {w.label} ({w.start:%Y-%m-%d} to {w.end:%Y-%m-%d}): the data "
+                f"covers {first_day:%Y-%m-%d} to {last_day:%Y-%m-%d}."
+            )
+            continue
+        if w.start < first_day:
+            notes.append(f"No data before {first_day:%Y-%m-%d}; {w.label} is partly empty.")
+        if w.end > last_day:
+            notes.append(
+                f"Data ends {last_day:%Y-%m-%d}; {w.label} has {t.covered_days} of "
+                f"{w.days} days so far."
+            )
+    return tuple(dict.fromkeys(notes))  # de-duplicated, order kept
+
+
+def revenue_report(
+    daily: pd.DataFrame,
+    current: DateWindow,
+    previous: DateWindow,
+    last_year: DateWindow | None,
+    first_day: date | None,
+    last_day: date | None,
+) -> RevenueReport:
+    cur = summarize_window(daily, current, first_day, last_day)
+    prev = summarize_window(daily, previous, first_day, last_day)
+    totals = [cur, prev]
+    year_comparison = None
+    if last_year is not None:
+        year = summarize_window(daily, last_year, first_day, last_day)
+        totals.append(year)
+        year_comparison = compare(cur, year, "same period last year")
+    return RevenueReport(
+        current=cur,
+        previous=compare(cur, prev, "previous period"),
+        last_year=year_comparison,
+        notes=coverage_notes(totals, first_day, last_day),
+    )

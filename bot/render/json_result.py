@@ -1,0 +1,220 @@
+"""The stable machine-readable form of every answer (``python -m bot ask --json``).
+
+Keys are explicit rather than a dump of internal dataclasses, so refactoring the core
+doesn't silently change the public JSON.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Any
+
+from bot.core.revenue import Change, Comparison, WindowTotals
+from bot.core.stats import Interval
+from bot.service import (
+    Answer,
+    DigestCommandAnswer,
+    ErrorAnswer,
+    ExperimentAnswer,
+    ExperimentListAnswer,
+    Freshness,
+    HelpAnswer,
+    RetentionAnswer,
+    RevenueAnswer,
+)
+
+
+def to_json_dict(answer: Answer, chart_paths: dict[str, str] | None = None) -> dict[str, Any]:
+    body: dict[str, Any]
+    if isinstance(answer, RevenueAnswer):
+        body = _revenue(answer)
+    elif isinstance(answer, ExperimentAnswer):
+        body = _experiment(answer)
+    elif isinstance(answer, ExperimentListAnswer):
+        body = {"kind": "experiments", "experiments": [_info(e) for e in answer.experiments]}
+    elif isinstance(answer, RetentionAnswer):
+        body = _retention(answer)
+    elif isinstance(answer, HelpAnswer):
+        body = {"kind": "help", "topic": answer.topic}
+    elif isinstance(answer, DigestCommandAnswer):
+        body = {"kind": "digest_command", "action": answer.command.action}
+    else:
+        assert isinstance(answer, ErrorAnswer)
+        body = {
+            "kind": "error",
+            "error": answer.kind,
+            "message": answer.message,
+            "example": answer.example,
+        }
+    freshness = getattr(answer, "freshness", None)
+    if freshness is not None:
+        body["freshness"] = _freshness(freshness)
+    body["charts"] = dict(chart_paths or {})
+    return _clean(body)
+
+
+def _clean(value: Any) -> Any:
+    """Dates to ISO strings; NaN/inf to null (JSON has neither)."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _freshness(f: Freshness) -> dict[str, Any]:
+    return {"data_as_of": f.data_as_of, "age_hours": f.age_hours, "stale": f.stale}
+
+
+def _window(t: WindowTotals) -> dict[str, Any]:
+    return {
+        "label": t.window.label,
+        "start": t.window.start,
+        "end": t.window.end,
+        "days": t.window.days,
+        "covered_days": t.covered_days,
+        "revenue": t.revenue,
+        "orders": t.orders,
+        "aov": t.aov,
+        "best_day": None if t.best_day is None else vars(t.best_day),
+        "worst_day": None if t.worst_day is None else vars(t.worst_day),
+        "daily": [
+            {"day": r.day, "orders": int(r.orders), "revenue": float(r.revenue)}
+            for r in t.daily.itertuples(index=False)
+        ],
+    }
+
+
+def _change(c: Change) -> dict[str, Any]:
+    return {
+        "current": c.current,
+        "previous": c.previous,
+        "delta": c.delta,
+        "delta_pct": c.delta_pct,
+    }
+
+
+def _comparison(c: Comparison) -> dict[str, Any]:
+    return {
+        "label": c.label,
+        "window": _window(c.baseline),
+        "revenue": _change(c.revenue),
+        "orders": _change(c.orders),
+        "aov": _change(c.aov),
+    }
+
+
+def _revenue(a: RevenueAnswer) -> dict[str, Any]:
+    r = a.report
+    return {
+        "kind": "revenue",
+        "current": _window(r.current),
+        "previous": _comparison(r.previous),
+        "last_year": None if r.last_year is None else _comparison(r.last_year),
+        "notes": list(r.notes),
+    }
+
+
+def _interval(i: Interval | None) -> dict[str, Any] | None:
+    return None if i is None else {"low": i.low, "high": i.high, "level": i.level}
+
+
+def _info(e) -> dict[str, Any]:
+    return dict(vars(e))
+
+
+def _experiment(a: ExperimentAnswer) -> dict[str, Any]:
+    res = a.result
+    return {
+        "kind": "experiment",
+        "experiment": _info(a.info),
+        "alpha": res.settings.alpha,
+        "control": res.control,
+        "variants": [
+            {
+                "variant": v.name,
+                "users": v.users,
+                "converters": v.converters,
+                "conversion_rate": v.converters / v.users if v.users else None,
+                "revenue_sum": v.revenue_sum,
+                "revenue_sum_squares": v.revenue_sum_squares,
+            }
+            for v in res.variants
+        ],
+        "comparisons": [
+            {
+                "treatment": c.treatment,
+                "control": c.control,
+                "abs_lift": c.abs_lift,
+                "abs_ci": _interval(c.abs_ci),
+                "rel_lift": c.rel_lift,
+                "rel_ci": _interval(c.rel_ci),
+                "z": c.z,
+                "p_value": c.p_value,
+                "p_adjusted": c.p_adjusted,
+                "significant": c.significant,
+                "revenue_per_user": None
+                if c.revenue is None
+                else {
+                    "diff": c.revenue.diff,
+                    "ci": _interval(c.revenue.ci),
+                    "t": c.revenue.t,
+                    "df": c.revenue.df,
+                    "p_value": c.revenue.p_value,
+                },
+                "mde_abs": c.mde_abs,
+                "users_needed_per_arm": c.users_needed_per_arm,
+                "message": c.message,
+            }
+            for c in res.comparisons
+        ],
+        "adjustment": res.adjustment,
+        "srm": {
+            "chi2": res.srm.chi2,
+            "p_value": res.srm.p_value,
+            "flagged": res.srm.flagged,
+            "observed": dict(res.srm.observed),
+            "expected": dict(res.srm.expected),
+        },
+        "excluded_users": res.excluded_users,
+        "verdict_kind": res.verdict_kind,
+        "verdict": res.verdict,
+    }
+
+
+def _retention(a: RetentionAnswer) -> dict[str, Any]:
+    r = a.report
+    trend = r.trend
+    return {
+        "kind": "retention",
+        "cohorts": [
+            {
+                "cohort_week": week,
+                "cohort_size": int(r.cohort_sizes[week]),
+                "retention": {
+                    str(n): (None if math.isnan(v) else float(v))
+                    for n, v in r.matrix.loc[week].items()
+                },
+            }
+            for week in r.cohorts
+        ],
+        "week1": {"rate": r.week1.rate, "users": r.week1.users, "cohorts": r.week1.cohorts},
+        "week4": {"rate": r.week4.rate, "users": r.week4.users, "cohorts": r.week4.cohorts},
+        "trend": None
+        if trend is None
+        else {
+            "week_n": trend.week_n,
+            "recent_rate": trend.recent.rate,
+            "recent_cohorts": trend.recent.cohorts,
+            "baseline_rate": trend.baseline.rate,
+            "baseline_cohorts": trend.baseline.cohorts,
+            "difference": trend.difference,
+            "p_value": trend.p_value,
+            "direction": trend.direction,
+        },
+    }

@@ -1,0 +1,153 @@
+"""One settings object, read from the environment once at the edge and passed down.
+
+Every variable is documented in the README. Secrets (tokens, signing secret) are kept
+out of ``repr`` so a logged Settings object never leaks them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DUCKDB_PATH = "data/kpi.duckdb"
+DEFAULT_STATE_DB = "sqlite:///data/kpi_state.sqlite"
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+class SettingsError(ValueError):
+    """A missing or malformed setting; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class BigQuerySettings:
+    project: str
+    dataset: str = "kpi"
+    location: str = "US"
+    maximum_bytes_billed: int = 1_000_000_000
+    api_endpoint: str | None = None  # a proxy or a local emulator; None = Google's
+    job_timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse: str = "duckdb"
+    duckdb_path: Path = Path(DEFAULT_DUCKDB_PATH)
+    bigquery: BigQuerySettings | None = None
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    allowed_channels: frozenset[str] = frozenset()  # empty = every channel
+    allowed_users: frozenset[str] = frozenset()  # empty = every user
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    stale_after_hours: float = 36.0
+    query_timeout_s: float = 20.0
+    state_db_url: str = DEFAULT_STATE_DB
+    digest_channels: tuple[str, ...] = ()
+    digest_cron: str = "0 9 * * mon"
+    digest_grace_hours: float = 48.0
+    log_level: str = "INFO"
+
+    def is_allowed(self, channel_id: str, user_id: str) -> bool:
+        """Allowlists restrict where revenue figures may be shown; empty means open."""
+        channel_ok = not self.allowed_channels or channel_id in self.allowed_channels
+        user_ok = not self.allowed_users or user_id in self.allowed_users
+        return channel_ok and user_ok
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        return _read(os.environ if env is None else env)
+
+    def require_slack(self, socket_mode: bool) -> None:
+        """Fail at start-up, naming the variable, rather than on the first request."""
+        if not self.slack_bot_token:
+            raise SettingsError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…).")
+        if not self.slack_bot_token.startswith("xoxb-"):
+            raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-'.")
+        if socket_mode:
+            if not (self.slack_app_token or "").startswith("xapp-"):
+                raise SettingsError("SLACK_APP_TOKEN must be an app-level token starting 'xapp-'.")
+        elif not self.slack_signing_secret:
+            raise SettingsError(
+                "SLACK_SIGNING_SECRET is not set (needed to verify requests in HTTP mode)."
+            )
+
+
+def _read(env: Mapping[str, str]) -> Settings:
+    warehouse = env.get("KPI_WAREHOUSE", "duckdb").strip().lower() or "duckdb"
+    if warehouse not in {"duckdb", "bigquery"}:
+        raise SettingsError(f"KPI_WAREHOUSE must be 'duckdb' or 'bigquery', not {warehouse!r}.")
+    api_url = env.get("SLACK_API_URL", DEFAULT_SLACK_API_URL).strip() or DEFAULT_SLACK_API_URL
+    if not api_url.startswith(("http://", "https://")):
+        raise SettingsError("SLACK_API_URL must be an http(s) URL, e.g. https://slack.com/api/")
+    if not api_url.endswith("/"):
+        api_url += "/"
+    return Settings(
+        warehouse=warehouse,
+        duckdb_path=Path(env.get("KPI_DUCKDB_PATH", DEFAULT_DUCKDB_PATH) or DEFAULT_DUCKDB_PATH),
+        bigquery=_read_bigquery(env) if warehouse == "bigquery" else None,
+        slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+        slack_app_token=env.get("SLACK_APP_TOKEN") or None,
+        slack_api_url=api_url,
+        allowed_channels=_ids(env, "KPI_ALLOWED_CHANNELS", _CHANNEL_ID),
+        allowed_users=_ids(env, "KPI_ALLOWED_USERS", _USER_ID),
+        timezone=_timezone(env.get("KPI_TIMEZONE", "UTC")),
+        stale_after_hours=_number(env, "KPI_STALE_AFTER_HOURS", 36.0),
+        query_timeout_s=_number(env, "KPI_QUERY_TIMEOUT_S", 20.0),
+        state_db_url=env.get("KPI_STATE_DB", DEFAULT_STATE_DB) or DEFAULT_STATE_DB,
+        digest_channels=tuple(sorted(_ids(env, "KPI_DIGEST_CHANNELS", _CHANNEL_ID))),
+        digest_cron=env.get("KPI_DIGEST_CRON", "0 9 * * mon").strip() or "0 9 * * mon",
+        digest_grace_hours=_number(env, "KPI_DIGEST_GRACE_HOURS", 48.0),
+        log_level=env.get("KPI_LOG_LEVEL", "INFO").upper(),
+    )
+
+
+def _read_bigquery(env: Mapping[str, str]) -> BigQuerySettings:
+    project = env.get("KPI_BQ_PROJECT", "").strip()
+    if not project:
+        raise SettingsError("KPI_BQ_PROJECT is not set (needed when KPI_WAREHOUSE=bigquery).")
+    return BigQuerySettings(
+        project=project,
+        dataset=env.get("KPI_BQ_DATASET", "kpi").strip() or "kpi",
+        location=env.get("KPI_BQ_LOCATION", "US").strip() or "US",
+        maximum_bytes_billed=int(_number(env, "KPI_BQ_MAX_BYTES_BILLED", 1_000_000_000)),
+        api_endpoint=env.get("KPI_BQ_API_ENDPOINT") or None,
+        job_timeout_s=_number(env, "KPI_QUERY_TIMEOUT_S", 30.0),
+    )
+
+
+def _ids(env: Mapping[str, str], name: str, pattern: re.Pattern[str]) -> frozenset[str]:
+    raw = [part.strip() for part in env.get(name, "").replace(";", ",").split(",")]
+    ids = frozenset(part for part in raw if part)
+    bad = sorted(i for i in ids if not pattern.match(i))
+    if bad:
+        raise SettingsError(f"{name} has malformed Slack IDs: {', '.join(bad)}.")
+    return ids
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {raw!r}.") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, not {raw!r}.")
+    return value
+
+
+def _timezone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name.strip() or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"KPI_TIMEZONE is not a known IANA time zone: {name!r}.") from None
+

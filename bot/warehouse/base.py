@@ -1,0 +1,183 @@
+"""The warehouse interface: named queries over the dbt marts, parameters always bound.
+
+Adapters implement ``run(name, params)``; ``MartReader`` turns rows into the plain
+values the service needs. Nothing here knows about Slack.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+log = logging.getLogger("bot.warehouse")
+
+QUERY_DIR = Path(__file__).with_name("queries")
+_QUERY_NAME = re.compile(r"^[a-z_]+$")
+_PARAM = re.compile(r"@([a-z_]+)\b")
+_MARTS_PLACEHOLDER = "{{ marts }}"
+
+
+class WarehouseError(Exception):
+    """A failure the user should hear about in plain words (``str(err)`` is that text)."""
+
+
+class WarehouseUnavailable(WarehouseError):
+    """The warehouse can't be reached: file missing or locked, network or auth failure."""
+
+
+class WarehouseTimeout(WarehouseError):
+    """A query ran past the configured time limit."""
+
+
+class WarehouseNotBuilt(WarehouseError):
+    """The marts don't exist yet (``python -m bot build`` has not run)."""
+
+
+class Warehouse(Protocol):
+    engine: str
+
+    def run(self, name: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        """Run the named query from ``queries/`` with bound parameters."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@cache
+def load_query(name: str) -> str:
+    """The SQL text of a named query file (names are ours, never user text)."""
+    if not _QUERY_NAME.match(name):
+        raise ValueError(f"not a query name: {name!r}")
+    return (QUERY_DIR / f"{name}.sql").read_text()
+
+
+def render_query(name: str, marts: str, param_style: str) -> tuple[str, list[str]]:
+    """Fill in the marts relation prefix and convert ``@param`` to the engine's style.
+
+    Returns the SQL and the parameter names it uses. ``marts`` comes from settings and is
+    validated by the adapter; user values only ever travel as bound parameters.
+    """
+    sql = load_query(name).replace(_MARTS_PLACEHOLDER, marts)
+    names = _PARAM.findall(sql)
+    if param_style == "$":
+        sql = _PARAM.sub(r"$\1", sql)
+    return sql, sorted(set(names))
+
+
+def check_params(name: str, expected: list[str], params: dict[str, Any]) -> None:
+    if set(expected) != set(params):
+        raise ValueError(f"query {name} takes {expected}, got {sorted(params)}")
+
+
+@dataclass(frozen=True)
+class DataStatus:
+    first_day: date | None
+    last_day: date | None
+    data_as_of: datetime | None
+
+
+@dataclass(frozen=True)
+class ExperimentInfo:
+    experiment_id: str
+    variants: int
+    users: int
+    excluded_users: int
+    first_assigned_at: datetime | None
+    last_assigned_at: datetime | None
+
+
+class MartReader:
+    """Typed reads of the marts, engine-agnostic."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self.warehouse = warehouse
+
+    @property
+    def engine(self) -> str:
+        return self.warehouse.engine
+
+    def data_status(self) -> DataStatus:
+        row = self.warehouse.run("data_status").iloc[0]
+        return DataStatus(
+            first_day=_as_date(row["first_day"]),
+            last_day=_as_date(row["last_day"]),
+            data_as_of=_as_datetime(row["data_as_of"]),
+        )
+
+    def revenue_daily(self, start_day: date, end_day: date) -> pd.DataFrame:
+        """Columns day (date), orders (int), revenue (float), one row per day in the mart."""
+        frame = self.warehouse.run("revenue_daily", {"start_day": start_day, "end_day": end_day})
+        return pd.DataFrame(
+            {
+                "day": [_as_date(d) for d in frame["day"]],
+                "orders": frame["orders"].astype("int64"),
+                "revenue": frame["revenue"].astype("float64"),
+            }
+        )
+
+    def experiments(self) -> list[ExperimentInfo]:
+        frame = self.warehouse.run("experiments")
+        return [
+            ExperimentInfo(
+                experiment_id=str(r.experiment_id),
+                variants=int(r.variants),
+                users=int(r.users),
+                excluded_users=int(r.excluded_users),
+                first_assigned_at=_as_datetime(r.first_assigned_at),
+                last_assigned_at=_as_datetime(r.last_assigned_at),
+            )
+            for r in frame.itertuples(index=False)
+        ]
+
+    def experiment_metrics(self, experiment_id: str) -> pd.DataFrame:
+        """Columns variant, users, converters, revenue_sum, revenue_sum_squares."""
+        frame = self.warehouse.run("experiment_metrics", {"experiment_id": experiment_id})
+        return frame.astype(
+            {
+                "variant": "object",
+                "users": "int64",
+                "converters": "int64",
+                "revenue_sum": "float64",
+                "revenue_sum_squares": "float64",
+            }
+        )
+
+    def retention(self) -> pd.DataFrame:
+        """Columns cohort_week (date), week_n, cohort_size, active_users, retention_rate."""
+        frame = self.warehouse.run("retention")
+        return pd.DataFrame(
+            {
+                "cohort_week": [_as_date(d) for d in frame["cohort_week"]],
+                "week_n": frame["week_n"].astype("int64"),
+                "cohort_size": frame["cohort_size"].astype("int64"),
+                "active_users": frame["active_users"].astype("int64"),
+                "retention_rate": frame["retention_rate"].astype("float64"),
+            }
+        )
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return pd.Timestamp(value).date()
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    """Timestamps come back naive (DuckDB) or aware (BigQuery); both mean UTC."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp.to_pydatetime()

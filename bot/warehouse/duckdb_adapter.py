@@ -1,0 +1,118 @@
+"""DuckDB adapter: read-only, parameters bound, follows the build-then-swap.
+
+``python -m bot build`` replaces the database file atomically. A connection keeps
+reading the old inode, so before each query we compare the file's identity and reopen
+when it changed: the next question sees the new marts, and one in flight finishes on
+the old ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from bot.warehouse.base import (
+    WarehouseError,
+    WarehouseNotBuilt,
+    WarehouseTimeout,
+    WarehouseUnavailable,
+    check_params,
+    render_query,
+)
+
+log = logging.getLogger("bot.warehouse")
+
+MARTS_SCHEMA = "main"
+
+
+class DuckDBWarehouse:
+    engine = "duckdb"
+
+    def __init__(self, path: str | Path, timeout_s: float = 20.0) -> None:
+        self.path = Path(path)
+        self.timeout_s = timeout_s
+        self._lock = threading.Lock()
+        self._conn: duckdb.DuckDBPyConnection | None = None
+        self._identity: tuple[int, int] | None = None
+        # The connection replaced by a swap; closed at the next swap, when nothing can
+        # still be reading from it.
+        self._retired: duckdb.DuckDBPyConnection | None = None
+
+    def run(self, name: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        params = params or {}
+        sql, expected = render_query(name, MARTS_SCHEMA, param_style="$")
+        check_params(name, expected, params)
+        cursor = self._connection().cursor()
+        timer = threading.Timer(self.timeout_s, cursor.interrupt)
+        started = time.perf_counter()
+        timer.start()
+        try:
+            frame = cursor.execute(sql, params).df()
+        except duckdb.InterruptException:
+            raise WarehouseTimeout(
+                f"The query took longer than {self.timeout_s:g} s and was stopped."
+            ) from None
+        except duckdb.CatalogException as err:
+            raise WarehouseNotBuilt(
+                "The KPI tables aren't built yet. Run `python -m bot build` first."
+            ) from err
+        except duckdb.Error as err:
+            raise WarehouseError(f"The warehouse couldn't answer ({type(err).__name__}).") from err
+        finally:
+            timer.cancel()
+            cursor.close()
+        log.info(
+            "query=%s engine=duckdb rows=%d duration_ms=%.1f",
+            name,
+            len(frame),
+            (time.perf_counter() - started) * 1000,
+        )
+        return frame
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        identity = self._file_identity()
+        with self._lock:
+            if self._conn is None or identity != self._identity:
+                conn = self._open()
+                if self._retired is not None:
+                    self._retired.close()
+                self._retired, self._conn, self._identity = self._conn, conn, identity
+            return self._conn
+
+    def _file_identity(self) -> tuple[int, int]:
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            raise WarehouseUnavailable(
+                f"There's no warehouse file at {self.path}. "
+                "Run `python -m bot generate` and `python -m bot build` to create it."
+            ) from None
+        return stat.st_ino, stat.st_mtime_ns
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        try:
+            return duckdb.connect(str(self.path), read_only=True)
+        except duckdb.IOException as err:
+            if "lock" in str(err).lower():
+                raise WarehouseUnavailable(
+                    "The warehouse file is locked by another process (a build or a "
+                    "writer holding it). Try again in a minute."
+                ) from err
+            raise WarehouseUnavailable("The warehouse file couldn't be opened.") from err
+        except duckdb.Error as err:
+            raise WarehouseUnavailable("The warehouse file couldn't be opened.") from err
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in (self._conn, self._retired):
+                if conn is not None:
+                    conn.close()
+            self._conn = self._retired = None
+            self._identity = None
