@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--users", type=int, default=100_000, help="users to generate (default 100k)"
     )
-    demo.add_argument("--out", type=Path, default=Path("out"), help="chart directory (default out/)")
+    demo.add_argument("--out", type=Path, default=Path("out"), help="chart directory")
     demo.add_argument("--fresh", action="store_true", help="regenerate data even if it exists")
     demo.add_argument("--end", type=_iso_date, help="last day of generated data")
 

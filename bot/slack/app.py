@@ -1,0 +1,101 @@
+"""The Bolt app: ``build_app(settings, services, client=None) -> App``.
+
+No module-level App and no work at import time. The /kpi listener acks first (before
+any query), drops repeated deliveries of the same command, then parses and hands the
+question to the subcommand's module. Request signatures are verified by Bolt.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.core.questions import (
+    DigestCommand,
+    ExperimentQuestion,
+    HelpQuestion,
+    ParseError,
+    RetentionQuestion,
+    RevenueQuestion,
+    parse_question,
+)
+from bot.service import ErrorAnswer
+from bot.settings import Settings
+from bot.slack.commands import ab, digest, retention, revenue
+from bot.slack.commands import help as help_command
+from bot.slack.context import CommandContext, Services
+from bot.slack.dedupe import SeenRequests
+from bot.slack.sender import SlackSender, message_client
+
+log = logging.getLogger("bot.slack")
+
+HANDLERS: dict[type, Callable[[CommandContext, Any], None]] = {
+    RevenueQuestion: revenue.handle,
+    ExperimentQuestion: ab.handle,
+    RetentionQuestion: retention.handle,
+    HelpQuestion: help_command.handle,
+    DigestCommand: digest.handle,
+}
+LISTENER_THREADS = 16
+
+
+def build_app(settings: Settings, services: Services, client: WebClient | None = None) -> App:
+    client = client or message_client(settings.slack_bot_token, settings.slack_api_url)
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret,
+        listener_executor=ThreadPoolExecutor(
+            max_workers=LISTENER_THREADS, thread_name_prefix="kpi-listener"
+        ),
+    )
+    register(app, services, SlackSender(client), SeenRequests())
+    return app
+
+
+def register(app: App, services: Services, sender: SlackSender, seen: SeenRequests) -> None:
+    @app.command("/kpi")
+    def kpi_command(ack: Ack, command: dict, respond: Respond) -> None:
+        ack()
+        if not seen.first_time(_delivery_key(command)):
+            log.info("dropped a repeated delivery of /kpi")
+            return
+        ctx = CommandContext(
+            channel_id=command.get("channel_id", ""),
+            user_id=command.get("user_id", ""),
+            respond=respond,
+            sender=sender,
+            services=services,
+        )
+        run_command(ctx, command.get("text", ""))
+
+
+def run_command(ctx: CommandContext, text: str) -> None:
+    """Parse and dispatch; a failure here becomes a private reply, never silence."""
+    try:
+        question = parse_question(text, ctx.services.kpi.today())
+        if isinstance(question, ParseError):
+            ctx.reply_private(ErrorAnswer("parse", question.message, question.example))
+            return
+        HANDLERS[type(question)](ctx, question)
+    except Exception:
+        ref = uuid.uuid4().hex[:8]
+        log.exception("unhandled error in /kpi (ref %s)", ref)
+        try:
+            ctx.say_private(f":warning: Something went wrong on our side (ref `{ref}`).")
+        except Exception:
+            log.exception("could not report error ref %s", ref)
+
+
+def _delivery_key(command: dict) -> str:
+    """Retries of one command share its trigger_id; fall back to the whole payload."""
+    trigger = command.get("trigger_id")
+    if trigger:
+        return f"trigger:{trigger}"
+    parts = ("team_id", "channel_id", "user_id", "command", "text", "response_url")
+    return "payload:" + "|".join(str(command.get(p, "")) for p in parts)

@@ -1,0 +1,1 @@
+"""One module per /kpi subcommand; each exposes ``handle(ctx, question)``."""

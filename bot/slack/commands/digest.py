@@ -1,0 +1,35 @@
+"""/kpi digest preview|subscribe|unsubscribe — the weekly digest for this channel."""
+
+from __future__ import annotations
+
+from bot.core.questions import DigestCommand
+from bot.slack.context import CommandContext
+
+NOT_CONFIGURED = "The weekly digest isn't enabled on this bot (no state database configured)."
+
+
+def handle(ctx: CommandContext, command: DigestCommand) -> None:
+    digest = ctx.services.digest
+    if digest is None:
+        ctx.say_private(NOT_CONFIGURED)
+        return
+    if command.action == "preview":
+        ctx.reply_blocks_private(*digest.preview(ctx.channel_id))
+        return
+    if not ctx.settings.is_allowed(ctx.channel_id, ctx.user_id):
+        ctx.say_private(":lock: The digest can't be subscribed to from this channel.")
+        return
+    if command.action == "subscribe":
+        created = digest.subscribe(ctx.channel_id, ctx.user_id)
+        ctx.say_private(
+            ":white_check_mark: This channel will get the weekly digest."
+            if created
+            else "This channel already gets the weekly digest."
+        )
+    else:
+        removed = digest.unsubscribe(ctx.channel_id)
+        ctx.say_private(
+            "This channel won't get the weekly digest any more."
+            if removed
+            else "This channel wasn't subscribed to the weekly digest."
+        )

@@ -1,0 +1,88 @@
+"""What a /kpi subcommand handler gets: who asked where, and how to answer."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Respond
+
+from bot.render.blocks import answer_blocks, answer_text, section
+from bot.service import Answer, ErrorAnswer, KpiService
+from bot.settings import Settings
+from bot.slack.sender import NOT_A_MEMBER, SlackSender
+
+if TYPE_CHECKING:
+    from bot.digest.service import DigestService
+
+log = logging.getLogger("bot.slack")
+
+INVITE_HINT = (
+    ":wave: I'm not a member of this channel, so I can't post the answer and chart here. "
+    "Invite me with `/invite @kpi-bot` and ask again. Here are the figures, just for you:"
+)
+
+
+@dataclass
+class Services:
+    """Everything the Slack edge calls; built once at start-up."""
+
+    settings: Settings
+    kpi: KpiService
+    digest: DigestService | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CommandContext:
+    channel_id: str
+    user_id: str
+    respond: Respond
+    sender: SlackSender
+    services: Services
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    def reply_private(self, answer: Answer) -> None:
+        """An ephemeral reply through response_url (works in any channel, no membership)."""
+        self.respond(
+            blocks=answer_blocks(answer),
+            text=answer_text(answer),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+
+    def reply_blocks_private(self, blocks: list[dict], text: str) -> None:
+        self.respond(blocks=blocks, text=text, response_type="ephemeral", replace_original=False)
+
+    def say_private(self, text: str) -> None:
+        self.respond(
+            blocks=[section(text)], text=text, response_type="ephemeral", replace_original=False
+        )
+
+    def publish(self, answer: Answer) -> None:
+        """Post an answer in the channel; errors and refusals go privately to the asker."""
+        if isinstance(answer, ErrorAnswer):
+            self.reply_private(answer)
+            return
+        result = self.sender.post_answer(self.channel_id, answer)
+        if result.error in NOT_A_MEMBER:
+            self.respond(
+                blocks=[section(INVITE_HINT), *answer_blocks(answer)][:50],
+                text=INVITE_HINT,
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        elif result.error:
+            self.say_private(
+                f":warning: Slack didn't accept the answer (`{result.error}`). "
+                "Nothing was posted; please try again in a minute."
+            )
+        elif result.upload_errors:
+            self.say_private(
+                f":warning: The answer is posted, but the chart couldn't be uploaded "
+                f"(`{result.upload_errors[0]}`). The figures in the message are complete."
+            )

@@ -1,0 +1,129 @@
+"""Running the bot: HTTP (Bolt's WSGI adapter on waitress) or Socket Mode.
+
+Bolt's ``app.start()`` is a single-threaded development server that drops connections
+under concurrent load, so HTTP goes through ``slack_bolt.adapter.wsgi`` on waitress, a
+production WSGI server with a thread pool. ``/healthz`` answers without touching Slack.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.error import BoltError
+from slack_sdk.errors import SlackApiError
+
+from bot.service import KpiService
+from bot.settings import Settings, SettingsError
+from bot.slack.app import build_app
+from bot.slack.context import Services
+from bot.warehouse import open_reader
+
+log = logging.getLogger("bot.slack")
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+HTTP_THREADS = 16
+StartResponse = Callable[..., Any]
+
+
+def build_services(settings: Settings) -> Services:
+    kpi = KpiService(
+        open_reader(settings),
+        timezone=settings.timezone,
+        stale_after_hours=settings.stale_after_hours,
+    )
+    return Services(settings=settings, kpi=kpi)
+
+
+def wsgi_app(app: App) -> Callable[[dict, StartResponse], Iterable[bytes]]:
+    """Route Slack's endpoint to Bolt and answer the health check ourselves."""
+    slack = SlackRequestHandler(app)
+
+    def application(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == HEALTH_PATH:
+            return _json(start_response, "200 OK", {"ok": True})
+        if path == EVENTS_PATH:
+            return slack(environ, start_response)
+        return _json(start_response, "404 Not Found", {"ok": False, "error": "not_found"})
+
+    return application
+
+
+def _json(start_response: StartResponse, status: str, body: dict) -> list[bytes]:
+    payload = json.dumps(body).encode()
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+    )
+    return [payload]
+
+
+def make_http_server(app: App, host: str, port: int):
+    """A waitress server (not yet running); ``port=0`` picks a free port."""
+    from waitress import create_server
+
+    return create_server(
+        wsgi_app(app), host=host, port=port, threads=HTTP_THREADS, ident="kpi-bot"
+    )
+
+
+def serve(settings: Settings, host: str, port: int) -> int:
+    socket_mode = bool(settings.slack_app_token)
+    settings.require_slack(socket_mode=socket_mode)
+    services = build_services(settings)
+    try:
+        app = build_app(settings, services)
+    except (BoltError, SlackApiError) as err:
+        raise SettingsError(
+            "Slack rejected SLACK_BOT_TOKEN at start-up (auth.test failed). "
+            "Check the token and SLACK_API_URL."
+        ) from err
+    scheduler = _start_digest(settings, services, app)
+    try:
+        if socket_mode:
+            return _serve_socket_mode(app, settings, host, port)
+        server = make_http_server(app, host, port)
+        log.warning("kpi-bot listening on http://%s:%s%s", host, server.effective_port, EVENTS_PATH)
+        _stop_on_sigterm(server.close)
+        server.run()
+        return 0
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+def _serve_socket_mode(app: App, settings: Settings, host: str, port: int) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    # The health endpoint still listens, so container health checks work in both modes.
+    health = make_http_server(app, host, port)
+    threading.Thread(target=health.run, daemon=True, name="health").start()
+    log.warning("kpi-bot connecting over Socket Mode (health on port %s)", health.effective_port)
+    SocketModeHandler(app, settings.slack_app_token).start()
+    return 0
+
+
+def _start_digest(settings: Settings, services: Services, app: App):
+    """The weekly digest scheduler runs inside the serving process when configured."""
+    try:
+        from bot.digest.runtime import start_digest
+    except ImportError:
+        return None
+    return start_digest(settings, services, app.client)
+
+
+def _stop_on_sigterm(stop: Callable[[], None]) -> None:
+    def handler(signum: int, frame: Any) -> None:
+        log.warning("stopping on signal %s", signum)
+        stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, handler)
