@@ -1,0 +1,35 @@
+# Two commands for a fresh machine with Python 3.11 (see README):
+#   make demo   install runtime deps, generate demo data, build the marts, answer the questions
+#   make test   install runtime + test deps, run every test
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+USERS  ?= 100000
+OUT    ?= out
+
+.PHONY: demo test lint install install-dev clean
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt requirements-bqemu.txt
+	$(PY) -m pip install -q -r requirements-dev.txt -r requirements-bqemu.txt
+	touch $@
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+demo: install
+	$(PY) -m bot demo --users $(USERS) --out $(OUT)
+
+test: install-dev
+	$(PY) -m pytest
+
+lint: install-dev
+	$(VENV)/bin/ruff check bot tests benchmarks
+
+clean:
+	rm -rf $(VENV) data out dbt_project/target dbt_project/logs

@@ -1,0 +1,784 @@
+"""KPI charts as PNG bytes (pure: data in, bytes out; no Slack, SQL or environment).
+
+Charts are uploaded to Slack and mostly looked at on phones, so each one is a fixed
+1200 × 675 px (16:9) image with large type, labelled axes and the caller's headline
+(which carries the headline number) as a left-aligned title. Every chart has a
+``build_*_figure`` returning a :class:`~matplotlib.figure.Figure` (for structural tests)
+and a ``*_chart`` returning the PNG.
+
+Only matplotlib's object-oriented API is used, never ``pyplot``: pyplot keeps global
+figure state, which a threaded server must not share. For the same reason nothing here
+touches ``rcParams``; every size and colour is passed to the artist that uses it.
+
+Output is deterministic: fixed size and dpi, no randomness, no clock, and the PNG's
+"Software" text chunk is dropped, so the same input gives byte-identical PNGs.
+
+Empty inputs never raise: they give a chart saying "No data in this window".
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.textpath import text_to_path
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
+from matplotlib.transforms import ScaledTranslation
+
+from bot.core import format as fmt
+
+__all__ = [
+    "NO_DATA",
+    "VariantBar",
+    "build_experiment_figure",
+    "build_retention_figure",
+    "build_revenue_figure",
+    "experiment_chart",
+    "retention_heatmap",
+    "revenue_chart",
+    "to_png",
+]
+
+# 8 × 4.5 in at 150 dpi = 1200 × 675 px. At 150 dpi one point is ~2.1 px, so the
+# 18 pt title is ~37 px tall: still ~20 px when a phone shows the image full-screen.
+WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.5, 150
+TITLE_PT = 18
+SUBTITLE_PT = 12.5
+LABEL_PT = 14
+TICK_PT = 13
+VALUE_PT = 14
+NOTE_PT = 10.5
+NO_DATA = "No data in this window"
+
+# Okabe–Ito colours: distinguishable with every common colour-vision deficiency.
+BLUE = "#0072B2"
+VERMILLION = "#D55E00"
+GREY = "#8C8C8C"
+CONTROL_GREY = "#A6A6A6"
+INK = "#1A1A1A"  # near-black for text
+MUTED = "#555555"  # secondary text
+GRID = "#E3E3E3"
+EMPTY_CELL = "#F2F2F2"  # retention cells that don't exist yet: not a colour of the scale
+HEATMAP_CMAP = "viridis"  # perceptually uniform, colour-blind safe, no white in it
+
+MARGIN_IN = 0.14  # outer margin of title and notes
+LONG_WINDOW_DAYS = 60
+MAX_ANNOTATED_DAYS = 4
+MAX_XTICKS = 8
+
+
+# ---------------------------------------------------------------------------------
+# Shared pieces
+
+
+def to_png(fig: Figure) -> bytes:
+    """Render ``fig`` to PNG bytes, identical for identical figures (no Software tag)."""
+    canvas = FigureCanvasAgg(fig)
+    buffer = io.BytesIO()
+    # Level 3 zlib: ~10 ms faster than the default 6 here, for files within 3 % of size.
+    canvas.print_png(buffer, metadata={"Software": None}, pil_kwargs={"compress_level": 3})
+    return buffer.getvalue()
+
+
+def _text_width_pt(text: str, size: float, weight: str = "normal") -> float:
+    """Width of one line of text in points, measured from the font (no renderer).
+    Outline widths scale linearly with size, so widths are cached per 1 pt."""
+    return _unit_width(text, weight) * size
+
+
+@functools.lru_cache(maxsize=4096)
+def _unit_width(text: str, weight: str) -> float:
+    prop = FontProperties(size=1.0, weight=weight)
+    width, _, _ = text_to_path.get_text_width_height_descent(text, prop, ismath=False)
+    return width
+
+
+def _wrap(text: str, size: float, weight: str, max_width_pt: float, max_lines: int) -> list[str]:
+    """Greedy word wrap by measured width; the last line is cut with an ellipsis."""
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if line and _text_width_pt(candidate, size, weight) > max_width_pt:
+                lines.append(line)
+                line = word
+            else:
+                line = candidate
+        lines.append(line)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1].rstrip() + " …"
+    return [_shorten(line, size, weight, max_width_pt) for line in lines]
+
+
+def _shorten(text: str, size: float, weight: str, max_width_pt: float) -> str:
+    if _text_width_pt(text, size, weight) <= max_width_pt:
+        return text
+    while len(text) > 1 and _text_width_pt(text + "…", size, weight) > max_width_pt:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+def _escape_dollars(text: str) -> str:
+    """For texts we can't create with parse_math=False (ticks, legends): "$" stays literal."""
+    return text.replace("$", r"\$")
+
+
+def _fit_title(title: str, width_pt: float) -> tuple[list[str], float]:
+    """One line if the title fits at 16 pt or more; else two lines at full size, broken
+    before the parenthesised comparison when there is one ("… $12.3k" / "(+4 % vs …)")."""
+    for size in (TITLE_PT, TITLE_PT - 1, TITLE_PT - 2):
+        if _text_width_pt(title, size, "bold") <= width_pt:
+            return [title], size
+    head, sep, tail = title.partition(" (")
+    if sep and _text_width_pt(head, TITLE_PT, "bold") <= width_pt:
+        return [head, _shorten("(" + tail, TITLE_PT, "bold", width_pt)], TITLE_PT
+    return _wrap(title, TITLE_PT, "bold", width_pt, max_lines=2), TITLE_PT
+
+
+def _new_figure(
+    title: str,
+    subtitle: str | None = None,
+    note: str | None = None,
+    *,
+    constrained: bool = True,
+) -> tuple[Figure, float, float]:
+    """A 1200 × 675 figure with a left-aligned title block on top and an optional
+    footnote at the bottom. Returns the figure and the free band for the plot, as
+    (bottom, top) in inches from the figure's bottom edge.
+
+    The title and subtitle are figure-level texts aligned with the figure's left edge,
+    not the axes', so a long headline gets the full width; their height is computed
+    from the measured, wrapped text. With ``constrained`` the free band is handed to
+    constrained layout (via its ``rect``); otherwise the caller places its axes.
+    """
+    fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, facecolor="white")
+    width_pt = (WIDTH_IN - 2 * MARGIN_IN) * 72
+    title_lines, title_pt = _fit_title(title, width_pt)
+    subtitle_lines = (
+        _wrap(subtitle, SUBTITLE_PT, "normal", width_pt, max_lines=2) if subtitle else []
+    )
+    note_lines = _wrap(note, NOTE_PT, "normal", width_pt, max_lines=2) if note else []
+
+    top_in = MARGIN_IN
+    fig.text(
+        MARGIN_IN / WIDTH_IN, 1 - top_in / HEIGHT_IN, "\n".join(title_lines),
+        ha="left", va="top", fontsize=title_pt, fontweight="bold", color=INK,
+        linespacing=1.15, parse_math=False, gid="title",
+    )
+    top_in += len(title_lines) * title_pt * 1.2 / 72 + 0.04
+    if subtitle_lines:
+        fig.text(
+            MARGIN_IN / WIDTH_IN, 1 - top_in / HEIGHT_IN, "\n".join(subtitle_lines),
+            ha="left", va="top", fontsize=SUBTITLE_PT, color=MUTED, linespacing=1.2,
+            parse_math=False, gid="subtitle",
+        )
+        top_in += len(subtitle_lines) * SUBTITLE_PT * 1.25 / 72 + 0.02
+    top_in += 0.06
+
+    bottom_in = 0.0
+    if note_lines:
+        fig.text(
+            MARGIN_IN / WIDTH_IN, MARGIN_IN / 2 / HEIGHT_IN, "\n".join(note_lines),
+            ha="left", va="bottom", fontsize=NOTE_PT, color=MUTED, linespacing=1.2,
+            parse_math=False, gid="note",
+        )
+        bottom_in = MARGIN_IN / 2 + len(note_lines) * NOTE_PT * 1.25 / 72 + 0.02
+
+    band_top_in = HEIGHT_IN - top_in
+    if constrained:
+        bottom = bottom_in / HEIGHT_IN
+        top = band_top_in / HEIGHT_IN
+        fig.set_layout_engine(
+            ConstrainedLayoutEngine(
+                rect=(0.0, bottom, 1.0, top - bottom), h_pad=0.06, w_pad=0.08
+            )
+        )
+    return fig, bottom_in, band_top_in
+
+
+def _empty_figure(title: str, subtitle: str | None = None, message: str = NO_DATA) -> Figure:
+    fig, _, _ = _new_figure(title, subtitle, constrained=False)
+    fig.text(
+        0.5, 0.45, message, ha="center", va="center", fontsize=20, color=MUTED,
+        parse_math=False, gid="empty",
+    )
+    return fig
+
+
+def _style_axes(ax, *, grid_axis: str | None) -> None:
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_color("#BBBBBB")
+    ax.tick_params(labelsize=TICK_PT, colors=INK, length=4, color="#BBBBBB")
+    if grid_axis:
+        ax.grid(axis=grid_axis, color=GRID, linewidth=1.0)
+        ax.set_axisbelow(True)
+
+
+def _as_date(value) -> date | None:
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, date) and not isinstance(value, pd.Timestamp):
+        return value if type(value) is date else date(value.year, value.month, value.day)
+    try:
+        return pd.Timestamp(value).date()
+    except (TypeError, ValueError):
+        return None
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and isinstance(value, int | float) and math.isfinite(value)
+
+
+def _percent_ticks(top: float, nbins: int, symbol: str = "%") -> tuple[list[float], list[str]]:
+    """Ticks for a [0, top] proportion axis, labelled with as few decimals as the tick
+    step needs: "0%, 5%, 10%", but "0%, 0.5%, 1.0%"."""
+    ticks = [
+        t for t in MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]).tick_values(0, top)
+        if -1e-12 <= t <= top + 1e-12
+    ]
+    decimals = 0
+    while decimals < 4 and any(
+        abs(t * 100 * 10**decimals - round(t * 100 * 10**decimals)) > 1e-6 for t in ticks
+    ):
+        decimals += 1
+    return ticks, [f"{t * 100:.{decimals}f}{symbol}" for t in ticks]
+
+
+# ---------------------------------------------------------------------------------
+# Revenue: current window vs previous window, overlaid by day offset
+
+
+def _daily_points(frame: pd.DataFrame | None) -> list[tuple[date, float]]:
+    """(day, revenue) pairs sorted by day; rows without a day are dropped, a missing
+    revenue stays NaN (a gap in the line, never a made-up zero)."""
+    if frame is None or len(frame) == 0 or not {"day", "revenue"} <= set(frame.columns):
+        return []
+    revenue = pd.to_numeric(frame["revenue"], errors="coerce").astype("float64")
+    points = []
+    for raw_day, value in zip(frame["day"], revenue, strict=True):
+        day = _as_date(raw_day)
+        if day is not None:
+            points.append((day, float(value)))
+    return sorted(points, key=lambda point: point[0])
+
+
+def _day_step(n_days: int) -> int:
+    """Tick spacing in days: every day for a week, then whole weeks, then 4-week steps."""
+    for step in (1, 2, 7, 14, 28, 56, 91, 182, 364):
+        if math.ceil(n_days / step) <= MAX_XTICKS:
+            return step
+    return max(1, math.ceil(n_days / MAX_XTICKS))
+
+
+def _currency_formatter(currency: str, top: float) -> FuncFormatter:
+    """Compact currency ticks: $800, $1,500, $15k, $1.2M (unit chosen from the axis top)."""
+    if top >= 1_000_000:
+        scale, suffix = 1_000_000.0, "M"
+    elif top >= 10_000:
+        scale, suffix = 1_000.0, "k"
+    else:
+        scale, suffix = 1.0, ""
+
+    def format_tick(value: float, _position: int) -> str:
+        sign = "-" if value < 0 else ""
+        scaled = abs(value) / scale
+        if value == 0:
+            return _escape_dollars(f"{currency}0")
+        if suffix:
+            number = f"{scaled:,.1f}".removesuffix(".0")
+        elif top < 10:
+            number = f"{scaled:,.2f}"
+        else:
+            number = f"{scaled:,.0f}"
+        return _escape_dollars(f"{sign}{currency}{number}{suffix}")
+
+    return FuncFormatter(format_tick)
+
+
+def build_revenue_figure(
+    current: pd.DataFrame,
+    previous: pd.DataFrame,
+    *,
+    title: str,
+    current_label: str,
+    previous_label: str,
+    currency: str = "$",
+    highlight_days: Sequence[date] = (),
+) -> Figure:
+    """Daily revenue of the current window (solid) over the previous one (dashed grey).
+
+    The previous window is aligned by day offset: its first day sits on the current
+    window's first day, so "day 5" of both windows share an x position, and the x axis
+    shows the current window's dates. Either window may be shorter or empty.
+    ``highlight_days`` (days of the current window) get a ring and a value label.
+    """
+    current_points = _daily_points(current)
+    previous_points = _daily_points(previous)
+    if not current_points and not previous_points:
+        return _empty_figure(title)
+
+    fig, _, _ = _new_figure(title)
+    ax = fig.add_subplot()
+    _style_axes(ax, grid_axis="y")
+
+    def offsets(points: list[tuple[date, float]]) -> list[int]:
+        first = points[0][0]
+        return [(day - first).days for day, _ in points]
+
+    current_x = offsets(current_points) if current_points else []
+    previous_x = offsets(previous_points) if previous_points else []
+    n_days = max([*current_x, *previous_x]) + 1
+    long_window = n_days > LONG_WINDOW_DAYS
+    marker_size = 0.0 if long_window else (5.0 if n_days <= 31 else 3.0)
+
+    if previous_points:
+        ax.plot(
+            previous_x, [value for _, value in previous_points],
+            color=GREY, linewidth=2.0, linestyle=(0, (4, 2.5)),
+            marker="o" if len(previous_points) == 1 else "", markersize=5,
+            label=_escape_dollars(previous_label), gid="previous", zorder=2,
+        )
+    if current_points:
+        ax.plot(
+            current_x, [value for _, value in current_points],
+            color=BLUE, linewidth=2.8, marker="o" if marker_size else "",
+            markersize=max(marker_size, 6.0 if len(current_points) == 1 else 0.0),
+            label=_escape_dollars(current_label), gid="current", zorder=3,
+        )
+
+    values = [value for _, value in (*current_points, *previous_points) if math.isfinite(value)]
+    top = max(values, default=0.0)
+    bottom = min(0.0, min(values, default=0.0))
+    headroom = (top - bottom) * 0.14 if top > bottom else 1.0
+    ax.set_ylim(bottom, top + headroom)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+    ax.yaxis.set_major_formatter(_currency_formatter(currency, top + headroom))
+
+    pad = 0.4 if n_days <= 31 else n_days * 0.012
+    ax.set_xlim(-pad, n_days - 1 + pad)
+    step = _day_step(n_days)
+    ticks = list(range(0, n_days, step))
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    if current_points:
+        first_day = current_points[0][0]
+        tick_days = [first_day + timedelta(days=offset) for offset in ticks]
+        labels = []
+        for i, day in enumerate(tick_days):
+            label = f"{day:%b} {day.day}"
+            if (i == 0 and tick_days[-1].year != day.year) or (
+                i and tick_days[i - 1].year != day.year
+            ):
+                label += f"\n{day.year}"
+            labels.append(label)
+        ax.set_xticks(ticks, labels)
+        ax.set_xlabel("Date", fontsize=LABEL_PT, color=INK)
+    else:
+        ax.set_xticks(ticks, [f"Day {offset + 1}" for offset in ticks])
+        ax.set_xlabel("Day of window", fontsize=LABEL_PT, color=INK)
+    if not long_window:
+        ax.xaxis.set_minor_locator(FixedLocator(range(n_days)))
+        ax.tick_params(axis="x", which="minor", length=2.5, color="#BBBBBB")
+    ax.set_ylabel("Revenue per day", fontsize=LABEL_PT, color=INK)
+
+    if current_points and highlight_days:
+        _mark_days(ax, current_points, current_x, highlight_days, currency, n_days, top + headroom)
+
+    # Current window first; the rings explain themselves through their labels, and a
+    # third entry would not fit on one line above the plot.
+    by_gid = {line.get_gid(): line for line in ax.lines}
+    handles = [by_gid[gid] for gid in ("current", "previous") if gid in by_gid]
+    legend = ax.legend(
+        handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False,
+        fontsize=TICK_PT, handlelength=2.6, borderaxespad=0.2, columnspacing=1.6,
+    )
+    for text in legend.get_texts():
+        text.set_color(INK)
+    return fig
+
+
+def _mark_days(
+    ax,
+    points: list[tuple[date, float]],
+    xs: list[int],
+    highlight_days: Sequence[date],
+    currency: str,
+    n_days: int,
+    y_top: float,
+) -> None:
+    wanted = {d for d in (_as_date(day) for day in highlight_days) if d is not None}
+    marked = [
+        (x, day, value)
+        for x, (day, value) in zip(xs, points, strict=True)
+        if day in wanted and math.isfinite(value)
+    ]
+    if not marked:
+        return
+    ax.plot(
+        [x for x, _, _ in marked], [value for _, _, value in marked],
+        linestyle="none", marker="o", markersize=13, markerfacecolor="none",
+        markeredgecolor=VERMILLION, markeredgewidth=2.6, label="_unusual day",
+        gid="highlight", zorder=4,
+    )
+    for x, day, value in marked[:MAX_ANNOTATED_DAYS]:
+        above = value < y_top * 0.72
+        position = x / max(n_days - 1, 1)
+        ha = "left" if position < 0.12 else "right" if position > 0.88 else "center"
+        ax.annotate(
+            f"{day:%a %b} {day.day}\n{fmt.money(value, currency)}",
+            xy=(x, value), xytext=(0, 16 if above else -16), textcoords="offset points",
+            ha=ha, va="bottom" if above else "top", fontsize=12, fontweight="bold",
+            color=VERMILLION, linespacing=1.1, parse_math=False, gid="highlight-label",
+            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none",
+                  "alpha": 0.85},
+            zorder=5,
+        )
+
+
+def revenue_chart(
+    current: pd.DataFrame,
+    previous: pd.DataFrame,
+    *,
+    title: str,
+    current_label: str,
+    previous_label: str,
+    currency: str = "$",
+    highlight_days: Sequence[date] = (),
+) -> bytes:
+    """PNG of :func:`build_revenue_figure`."""
+    return to_png(
+        build_revenue_figure(
+            current, previous, title=title, current_label=current_label,
+            previous_label=previous_label, currency=currency, highlight_days=highlight_days,
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------
+# Experiment: conversion rate per variant with confidence whiskers
+
+
+@dataclass(frozen=True)
+class VariantBar:
+    name: str
+    rate: float  # conversion rate in [0, 1]
+    ci_low: float | None  # None: no interval (no whisker drawn)
+    ci_high: float | None
+    users: int
+    is_control: bool
+
+
+def _percent_label(rate: float) -> str:
+    return fmt.rate(rate) if _finite(rate) else "n/a"
+
+
+def build_experiment_figure(
+    bars: Sequence[VariantBar], *, title: str, subtitle: str | None = None
+) -> Figure:
+    """Horizontal bars of conversion rate per variant, control first, in grey and
+    labelled "(control)"; whiskers show the interval, the rate is printed at the end
+    of each bar and the variant's user count under its name. A dashed line marks the
+    control's rate so treatments read against it."""
+    if not bars:
+        return _empty_figure(title, subtitle)
+    # Control(s) on top, the rest in the caller's order.
+    ordered = [bar for bar in bars if bar.is_control] + [bar for bar in bars if not bar.is_control]
+    fig, _, _ = _new_figure(title, subtitle)
+    ax = fig.add_subplot()
+    _style_axes(ax, grid_axis="x")
+
+    rates = [bar.rate if _finite(bar.rate) else 0.0 for bar in ordered]
+    ends = [
+        max(rate, bar.ci_high if _finite(bar.ci_high) else rate)
+        for rate, bar in zip(rates, ordered, strict=True)
+    ]
+    x_max = max(ends) * 1.24 if max(ends) > 0 else 0.01
+    positions = list(range(len(ordered)))
+    label_pt = TICK_PT if len(ordered) <= 4 else 11.5
+
+    for y, rate, bar in zip(positions, rates, ordered, strict=True):
+        colour = CONTROL_GREY if bar.is_control else BLUE
+        ax.barh(y, rate, height=0.62, color=colour, gid=f"bar:{bar.name}", zorder=2)
+        if _finite(bar.ci_low) and _finite(bar.ci_high):
+            low = min(bar.ci_low, rate)
+            high = max(bar.ci_high, rate)
+            ax.errorbar(
+                rate, y, xerr=[[rate - low], [high - rate]], fmt="none", ecolor=INK,
+                elinewidth=2.0, capsize=7, capthick=2.0, gid=f"ci:{bar.name}", zorder=3,
+            )
+        ax.text(
+            max(rate, bar.ci_high if _finite(bar.ci_high) else rate) + x_max * 0.015, y,
+            _percent_label(bar.rate), va="center", ha="left", fontsize=VALUE_PT,
+            fontweight="bold", color=INK, parse_math=False, gid=f"value:{bar.name}",
+            bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"},
+            zorder=4,
+        )
+
+    control = next((bar for bar in ordered if bar.is_control), None)
+    if control is not None and _finite(control.rate) and len(ordered) > 1:
+        ax.axvline(control.rate, color=MUTED, linewidth=1.2, linestyle=(0, (3, 3)),
+                   zorder=1, gid="control-rate")
+
+    labels = []
+    for bar in ordered:
+        name = bar.name if len(bar.name) <= 22 else bar.name[:21] + "…"
+        suffix = " (control)" if bar.is_control else ""
+        labels.append(_escape_dollars(f"{name}{suffix}\nn = {bar.users:,}"))
+    ax.set_yticks(positions, labels)
+    for tick_label, bar in zip(ax.get_yticklabels(), ordered, strict=True):
+        tick_label.set_fontsize(label_pt)
+        tick_label.set_linespacing(1.25)
+        if bar.is_control:
+            tick_label.set_fontweight("bold")
+    ax.tick_params(axis="y", length=0, pad=8)
+    ax.set_ylim(len(ordered) - 0.5, -0.5)  # first bar on top
+    ax.set_xlim(0, x_max)
+    ax.set_xticks(*_percent_ticks(x_max, nbins=5, symbol=" %"))
+    ax.set_xlabel("Conversion rate", fontsize=LABEL_PT, color=INK)
+    ax.spines["left"].set_visible(False)
+    return fig
+
+
+def experiment_chart(
+    bars: Sequence[VariantBar], *, title: str, subtitle: str | None = None
+) -> bytes:
+    """PNG of :func:`build_experiment_figure`."""
+    return to_png(build_experiment_figure(bars, title=title, subtitle=subtitle))
+
+
+# ---------------------------------------------------------------------------------
+# Retention: cohort × week heatmap
+
+CELL_TEXT_MAX_PT = 12.5
+CELL_TEXT_MIN_PT = 7.0  # below this cell values are left out (the colours still show)
+ROW_LABEL_MAX_PT = 11.0
+ROW_LABEL_MIN_PT = 7.5
+COLOURBAR_WIDTH_IN = 0.17
+
+
+def _cell_text(value: float) -> str:
+    """Whole percent from 10 % up, one decimal below (retention after week 1 is often
+    a few percent, where the decimal matters)."""
+    percent = value * 100
+    if 0 < percent < 0.05:
+        return "<0.1%"
+    return f"{percent:.0f}%" if percent >= 9.95 else f"{percent:.1f}%"
+
+
+def _is_week_zero(column) -> bool:
+    try:
+        return int(column) == 0
+    except (TypeError, ValueError):
+        return False
+
+
+def _colour_scale_top(values: np.ndarray, week_zero: np.ndarray) -> float:
+    """Top of the colour scale: the largest week ≥ 1 rate, rounded up to 5 %.
+
+    Week 0 is ~100 % by construction (signing up is activity) and would squash every
+    later week into the bottom of the scale, so it is left out of the scaling: its
+    cells show the top colour (the colour bar's arrow says "off scale") while their
+    printed value stays exact. Without any week ≥ 1 value, the scale is 0–100 %."""
+    later = values[:, ~week_zero]
+    later = later[np.isfinite(later)]
+    if later.size and later.max() > 0:
+        return min(1.0, math.ceil(later.max() * 20 - 1e-9) / 20)
+    return 1.0
+
+
+def _relative_luminance(rgba: np.ndarray) -> np.ndarray:
+    """WCAG relative luminance of RGBA rows in [0, 1]."""
+    rgb = rgba[..., :3]
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return linear @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def _cohort_label(cohort, sizes: Mapping | pd.Series | None) -> str:
+    day = _as_date(cohort)
+    label = f"{day:%Y-%m-%d}" if day is not None else str(cohort)
+    size = None
+    if sizes is not None:
+        for key in (cohort, day, pd.Timestamp(day) if day is not None else None):
+            if key is None:
+                continue
+            try:
+                size = sizes[key]
+                break
+            except (KeyError, TypeError, ValueError, IndexError):
+                continue
+    try:
+        size = float(size) if size is not None else None
+    except (TypeError, ValueError):
+        size = None
+    if _finite(size):
+        label += f" (n={int(size):,})"
+    return label
+
+
+
+
+def build_retention_figure(
+    matrix: pd.DataFrame, cohort_sizes: pd.Series | Mapping, *, title: str
+) -> Figure:
+    """Cohorts (oldest on top) × weeks since signup; each cell is the share of the
+    cohort active that week, printed in the cell while it fits (up to ~30 cohorts),
+    dark text on light cells and white on dark ones (chosen per cell by luminance).
+    Cells that don't exist yet (NaN) are light grey, a colour outside the scale.
+    Colours are viridis scaled on weeks ≥ 1; see ``_colour_scale_top``.
+
+    The layout is computed here from measured label widths rather than by constrained
+    layout: the grid is a table whose every label is known up front, and skipping the
+    layout pass keeps a 12-cohort heatmap (~80 printed cells) fast to render."""
+    if matrix is None or matrix.shape[0] == 0 or matrix.shape[1] == 0:
+        return _empty_figure(title)
+    values = matrix.to_numpy(dtype="float64", na_value=np.nan)
+    n_rows, n_cols = values.shape
+    finite = np.isfinite(values)
+    has_values = bool(finite.any())
+    week_zero = np.array([_is_week_zero(column) for column in matrix.columns])
+    vmax = _colour_scale_top(values, week_zero)
+    off_scale = has_values and float(values[finite].max()) > vmax
+    norm = Normalize(vmin=0.0, vmax=vmax)
+    cmap = colormaps[HEATMAP_CMAP].with_extremes(bad=EMPTY_CELL)
+
+    # -- layout (inches from the bottom-left corner) --------------------------------
+    # Notes are decided before the layout, so cell sizes are estimated from the band.
+    fig_probe_rows_pt = (HEIGHT_IN - 1.9) * 72 / n_rows
+    printable = has_values and min(CELL_TEXT_MAX_PT, fig_probe_rows_pt * 0.5) >= CELL_TEXT_MIN_PT
+    notes = ["Cells: % of the cohort active that week; grey: week not complete yet."]
+    if off_scale:
+        notes.append("Colours scaled to weeks 1+ (week 0 is off the scale).")
+    if has_values and not printable:
+        notes.append("Too many cohorts to print values; colours show the rates.")
+    fig, band_bottom_in, band_top_in = _new_figure(title, note=" ".join(notes), constrained=False)
+
+    top_in = band_top_in - (TICK_PT * 1.3 + LABEL_PT * 1.3 + 6) / 72
+    bottom_in = band_bottom_in + 0.12
+    grid_h_in = top_in - bottom_in
+    row_pt = grid_h_in * 72 / n_rows
+    row_label_pt = min(ROW_LABEL_MAX_PT, max(ROW_LABEL_MIN_PT, row_pt * 0.75))
+    row_step = max(1, math.ceil(row_label_pt * 1.25 / row_pt))
+    shown_rows = list(range(0, n_rows, row_step))
+    row_labels = [_cohort_label(matrix.index[i], cohort_sizes) for i in shown_rows]
+    row_labels_w_in = max(_text_width_pt(label, row_label_pt) for label in row_labels) / 72
+    # "Signup week" heads the row labels (like a table's column header) instead of
+    # running up the side, which leaves the cells ~0.3 in more width.
+    left_in = MARGIN_IN + max(row_labels_w_in, _text_width_pt("Signup week", LABEL_PT) / 72) + 0.1
+
+    tick_values, tick_labels = _percent_ticks(vmax, nbins=4)
+    bar_labels_w_in = max(_text_width_pt(label, TICK_PT - 1) for label in tick_labels) / 72
+    right_in = (
+        0.14 + COLOURBAR_WIDTH_IN + 0.06 + bar_labels_w_in + MARGIN_IN
+    )
+    grid_w_in = WIDTH_IN - left_in - right_in
+    col_pt = grid_w_in * 72 / n_cols
+    widest = max(
+        (_text_width_pt(text, 1.0) for text in {_cell_text(v) for v in values[finite]}),
+        default=1.0,
+    )
+    cell_pt = min(CELL_TEXT_MAX_PT, row_pt * 0.58, col_pt * 0.84 / widest)
+    show_values = printable and cell_pt >= CELL_TEXT_MIN_PT
+
+    ax = fig.add_axes(
+        (left_in / WIDTH_IN, bottom_in / HEIGHT_IN, grid_w_in / WIDTH_IN, grid_h_in / HEIGHT_IN)
+    )
+    colourbar_ax = fig.add_axes(
+        (
+            (left_in + grid_w_in + 0.14) / WIDTH_IN,
+            bottom_in / HEIGHT_IN,
+            COLOURBAR_WIDTH_IN / WIDTH_IN,
+            grid_h_in / HEIGHT_IN,
+        )
+    )
+
+    # -- cells ----------------------------------------------------------------------
+    image = ax.imshow(
+        np.ma.masked_invalid(values), cmap=cmap, norm=norm, aspect="auto",
+        interpolation="nearest",
+    )
+    image.set_gid("cells")
+    # White gutters between cells (two line collections: far cheaper than minor ticks).
+    gutter = 2.0 if n_rows <= 26 else 0.8
+    ax.hlines(np.arange(0.5, n_rows - 1), -0.5, n_cols - 0.5, colors="white", linewidth=gutter)
+    ax.vlines(np.arange(0.5, n_cols - 1), -0.5, n_rows - 0.5, colors="white", linewidth=gutter)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+    # Row and column labels are plain texts, not ticks: a matplotlib tick costs several
+    # times a text to build and draw, and a 12-cohort grid would need 25 of them.
+    ax.set_xticks([])
+    ax.set_yticks([])
+    header_gap_in = 4 / 72
+    column_transform = ax.get_xaxis_transform() + ScaledTranslation(
+        0, header_gap_in, fig.dpi_scale_trans
+    )
+    for col, column in enumerate(matrix.columns):
+        ax.text(
+            col, 1.0, str(column), transform=column_transform, ha="center", va="bottom",
+            fontsize=TICK_PT, color=INK, parse_math=False, gid="week-label",
+        )
+    row_transform = ax.get_yaxis_transform() + ScaledTranslation(
+        -5 / 72, 0, fig.dpi_scale_trans
+    )
+    for row, label in zip(shown_rows, row_labels, strict=True):
+        ax.text(
+            0.0, row, label, transform=row_transform, ha="right", va="center",
+            fontsize=row_label_pt, color=INK, parse_math=False, gid="cohort-label",
+        )
+    ax.xaxis.set_label_position("top")
+    ax.set_xlabel("Weeks since signup", fontsize=LABEL_PT, color=INK)
+    ax.xaxis.set_label_coords(0.5, 1 + (header_gap_in + TICK_PT * 1.3 / 72 + 0.04) / grid_h_in)
+    ax.set_ylabel("Signup week", fontsize=LABEL_PT, color=INK, rotation=0, ha="right", va="bottom")
+    ax.yaxis.set_label_coords(-(5 / 72) / grid_w_in, 1 + header_gap_in / grid_h_in)
+
+    if show_values:
+        light_text_on = _relative_luminance(cmap(norm(values))) <= 0.36
+        for row, col in zip(*np.nonzero(finite), strict=True):
+            ax.text(
+                col, row, _cell_text(values[row, col]), ha="center", va="center",
+                fontsize=cell_pt, color="white" if light_text_on[row, col] else INK,
+                parse_math=False, gid="cell-value",
+            )
+    elif not has_values:
+        ax.text(
+            (n_cols - 1) / 2, (n_rows - 1) / 2, "No complete weeks yet", ha="center",
+            va="center", fontsize=16, color=MUTED, parse_math=False, gid="empty",
+        )
+
+    # -- colour bar -----------------------------------------------------------------
+    colourbar = fig.colorbar(
+        image, cax=colourbar_ax, extend="max" if off_scale else "neither",
+        extendfrac=0.04,
+    )
+    colourbar.set_ticks(tick_values, labels=tick_labels)
+    colourbar.ax.tick_params(labelsize=TICK_PT - 1, colors=INK, length=3)
+    colourbar.outline.set_visible(False)
+    colourbar.ax.set_title("active", fontsize=TICK_PT - 1, color=INK, pad=6, loc="left")
+    return fig
+
+
+def retention_heatmap(
+    matrix: pd.DataFrame, cohort_sizes: pd.Series | Mapping, *, title: str
+) -> bytes:
+    """PNG of :func:`build_retention_figure`."""
+    return to_png(build_retention_figure(matrix, cohort_sizes, title=title))

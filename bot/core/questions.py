@@ -1,0 +1,382 @@
+"""The text after ``/kpi`` → a question, or a specific, friendly ParseError.
+
+``parse_question(text, as_of)`` never raises, whatever the string: every reply to a
+person is either an answer or an error that names the words not understood and shows
+a command that works. Pure: the as-of date (today in the reporting time zone) is passed
+in; windows are anchored at it (``bot.core.windows``).
+
+Grammar (case and extra spaces don't matter; a leading ``/kpi`` is ignored)::
+
+    revenue [window] [vs previous | vs last year]     default window: last 7 days
+    ab                                                 lists experiments
+    ab <id> [--alpha 0.1]                              id: [A-Za-z0-9_.-]{1,64}, 0 < α < 0.5
+    retention [weeks]                                  1..52 most recent cohorts, default 12
+    digest preview | subscribe | unsubscribe
+    help [revenue | ab | retention | digest | windows] empty text is help too
+
+Messages are Slack mrkdwn. User text is only ever echoed through ``echo`` (control
+characters dropped, backticks neutralised, cut to 80 characters, then
+``escape_mrkdwn``), so ``<!channel>`` or a fake link typed into a command comes back
+as inert text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from bot.core.windows import (
+    DateWindow,
+    WindowError,
+    normalize,
+    parse_window,
+    previous_window,
+    same_window_last_year,
+)
+
+
+@dataclass(frozen=True)
+class RevenueQuestion:
+    current: DateWindow
+    previous: DateWindow
+    last_year: DateWindow | None = None  # set by `vs last year`
+
+
+@dataclass(frozen=True)
+class ExperimentQuestion:
+    experiment_id: str | None = None  # None: list the experiments
+    alpha: float = 0.05
+
+
+@dataclass(frozen=True)
+class RetentionQuestion:
+    weeks: int = 12  # how many of the most recent weekly cohorts to show
+
+
+@dataclass(frozen=True)
+class HelpQuestion:
+    topic: str | None = None  # one of HELP_TOPICS' values, or None for everything
+
+
+DigestAction = Literal["preview", "subscribe", "unsubscribe"]
+
+
+@dataclass(frozen=True)
+class DigestCommand:
+    action: DigestAction
+
+
+@dataclass(frozen=True)
+class ParseError:
+    message: str  # mrkdwn; any echoed user text is escaped
+    example: str  # a full command that works, e.g. "/kpi revenue last 30 days"
+
+
+Question = RevenueQuestion | ExperimentQuestion | RetentionQuestion | HelpQuestion | DigestCommand
+
+DEFAULT_WINDOW = "last 7 days"
+DEFAULT_ALPHA = 0.05
+DEFAULT_RETENTION_WEEKS = 12
+MAX_RETENTION_WEEKS = 52
+MAX_TEXT_CHARS = 1000  # Slack caps command text well below this; longer is not a question
+ECHO_CHARS = 80
+EXPERIMENT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+EXAMPLE_REVENUE = "/kpi revenue last 30 days"
+EXAMPLE_AB = "/kpi ab checkout_redesign"
+EXAMPLE_RETENTION = "/kpi retention 8"
+EXAMPLE_DIGEST = "/kpi digest preview"
+COMMAND_LIST = "`revenue`, `ab`, `retention`, `digest`, `help`"
+WINDOW_FORMS = (
+    "`last 30 days`, `yesterday`, `last week`, `last 4 weeks`, `mtd`, `last month`, "
+    "`october`, `2025-10`, `2025-10-03` or `2025-09-14..2025-10-14`"
+)
+# Shown if a bug slips past the parser (it never should: the tests look for this text).
+INTERNAL_ERROR = "Sorry, I tripped over that question. This is a bug on our side."
+
+COMMANDS = {
+    "revenue": "revenue",
+    "rev": "revenue",
+    "ab": "ab",
+    "a/b": "ab",
+    "experiment": "ab",
+    "experiments": "ab",
+    "retention": "retention",
+    "cohorts": "retention",
+    "digest": "digest",
+    "help": "help",
+    "?": "help",
+}
+HELP_TOPICS = {
+    "revenue": "revenue",
+    "rev": "revenue",
+    "ab": "ab",
+    "experiment": "ab",
+    "experiments": "ab",
+    "retention": "retention",
+    "cohorts": "retention",
+    "digest": "digest",
+    "window": "windows",
+    "windows": "windows",
+    "dates": "windows",
+}
+COMPARE_PREVIOUS = {
+    "previous",
+    "prev",
+    "previous period",
+    "prior period",
+    "last period",
+    "the previous period",
+}
+COMPARE_LAST_YEAR = {
+    "last year",
+    "ly",
+    "yoy",
+    "previous year",
+    "a year ago",
+    "year ago",
+    "same period last year",
+}
+DIGEST_ACTIONS: tuple[DigestAction, ...] = ("preview", "subscribe", "unsubscribe")
+
+USAGE = "\n".join(
+    [
+        "*Revenue* — `/kpi revenue [window] [vs previous | vs last year]` (default: last 7 days)",
+        "   `/kpi revenue` · `/kpi revenue last 30 days` · `/kpi revenue mtd vs last year`",
+        "   Windows count complete days up to yesterday: `yesterday`, `last 30 days` (`30d`), "
+        "`last week`, `last 4 weeks`, `wtd`, `mtd`, `qtd`, `ytd`, `last month`, "
+        "`last 3 months`, `last quarter`, `last year`",
+        "   Dates: `2025-10-03`, `2025-09-14..2025-10-14`, `since 2025-09-01`, `october`, "
+        "`october 2025`, `2025-10`, `q3 2025`, `2025`",
+        "   Compared with the period just before; months, quarters and years with the whole "
+        "one before; mtd/wtd/qtd/ytd with the same days of the previous period.",
+        "*Experiments* — `/kpi ab` lists them · `/kpi ab checkout_redesign` · "
+        "`/kpi ab checkout_redesign --alpha 0.1`",
+        "*Retention* — `/kpi retention [weeks]`: the most recent weekly cohorts (1–52, "
+        "default 12) · `/kpi retention 8`",
+        "*Digest* — `/kpi digest preview` · `/kpi digest subscribe` · "
+        "`/kpi digest unsubscribe` (this channel's weekly digest)",
+        "*Help* — `/kpi help` · `/kpi help revenue`",
+    ]
+)
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape the three characters Slack mrkdwn requires (&, <, >).
+
+    After this, ``<!channel>``, ``<@U123>`` and ``<http://x|y>`` typed by a user are
+    shown as text instead of pinging a channel or making a link.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def echo(text: str, limit: int = ECHO_CHARS) -> str:
+    """User text made safe to quote inside backticks in a Slack message.
+
+    Control, format (e.g. right-to-left override) and surrogate characters become
+    spaces, backticks become quotes (they would end the code span), whitespace is
+    collapsed, the text is cut to ``limit`` characters, then mrkdwn-escaped.
+    """
+    cleaned = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
+    cleaned = " ".join(cleaned.replace("`", "'").split())
+    if len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1].rstrip() + "…"
+    return escape_mrkdwn(cleaned)
+
+
+def parse_question(text: str, as_of: date) -> Question | ParseError:
+    """Parse the text of a ``/kpi`` command; never raises."""
+    try:
+        return _parse(text, as_of)
+    except Exception:  # a reply, never a stack trace, even for a parser bug
+        return ParseError(INTERNAL_ERROR, EXAMPLE_REVENUE)
+
+
+def _parse(text: str, as_of: date) -> Question | ParseError:
+    if not isinstance(text, str):
+        text = ""
+    if isinstance(as_of, datetime):
+        as_of = as_of.date()
+    if len(text) > MAX_TEXT_CHARS:
+        return ParseError(
+            f"That's {len(text):,} characters — longer than any `/kpi` question. "
+            f"Commands: {COMMAND_LIST}.",
+            EXAMPLE_REVENUE,
+        )
+    words = text.split()
+    if words and words[0].lower() == "/kpi":
+        words = words[1:]
+    if not words:
+        return HelpQuestion(None)
+    command, args = COMMANDS.get(words[0].lower()), words[1:]
+    if command == "revenue":
+        return _revenue(args, as_of)
+    if command == "ab":
+        return _experiment(args)
+    if command == "retention":
+        return _retention(args)
+    if command == "digest":
+        return _digest(args)
+    if command == "help":
+        return HelpQuestion(HELP_TOPICS.get(" ".join(args).lower()))
+    return _unknown_command(words, as_of)
+
+
+def _unknown_command(words: list[str], as_of: date) -> ParseError:
+    whole = normalize(" ".join(words))
+    try:
+        is_window = parse_window(whole, as_of) is not None
+    except WindowError:
+        is_window = True
+    if is_window:
+        return ParseError(
+            f"Did you mean revenue for `{echo(whole)}`? Start with a command: {COMMAND_LIST}.",
+            f"/kpi revenue {echo(whole)}",
+        )
+    return ParseError(
+        f"I don't know the command `{echo(words[0])}`. Commands: {COMMAND_LIST} "
+        "(`/kpi help` shows examples).",
+        EXAMPLE_REVENUE,
+    )
+
+
+def _revenue(args: list[str], as_of: date) -> RevenueQuestion | ParseError:
+    rest = re.sub(r"\bcompared (?:to|with)\b", "vs", normalize(" ".join(args)))
+    words = rest.split()
+    splits = [i for i, word in enumerate(words) if word in ("vs", "vs.", "versus")]
+    if len(splits) > 1:
+        return ParseError(
+            "I can make one comparison at a time: `vs previous` or `vs last year`.",
+            "/kpi revenue last 30 days vs last year",
+        )
+    window_words, compare = words, None
+    if splits:
+        window_words, compare = words[: splits[0]], " ".join(words[splits[0] + 1 :])
+    with_last_year = False
+    if compare is not None:
+        if compare in COMPARE_LAST_YEAR:
+            with_last_year = True
+        elif compare not in COMPARE_PREVIOUS:
+            shown = f", not `{echo(compare)}`" if compare else ""
+            return ParseError(
+                f"`vs` takes `previous` (the period just before) or `last year`{shown}.",
+                "/kpi revenue last 30 days vs last year",
+            )
+    window_text = " ".join(window_words) or DEFAULT_WINDOW
+    try:
+        current = parse_window(window_text, as_of)
+        if current is None:
+            return ParseError(
+                f"I couldn't read the window `{echo(window_text)}`. Windows look like "
+                f"{WINDOW_FORMS}.",
+                EXAMPLE_REVENUE,
+            )
+        previous = previous_window(current)
+        last_year = same_window_last_year(current) if with_last_year else None
+    except WindowError as err:
+        return ParseError(err.message, f"/kpi revenue {err.suggestion}")
+    return RevenueQuestion(current, previous, last_year)
+
+
+_OPTION_DASHES = re.compile(r"^(?:--|-|–|—)")
+_ALPHA_VALUE = re.compile(r"(?:[0-9]{1,3}(?:\.[0-9]{0,8})?|\.[0-9]{1,8})(%?)", re.ASCII)
+
+
+def _experiment(args: list[str]) -> ExperimentQuestion | ParseError:
+    experiment_id: str | None = None
+    alpha: float | None = None
+    i = 0
+    while i < len(args):
+        word = args[i]
+        option = _OPTION_DASHES.sub("", word).lower()
+        is_option = option != word.lower() or option.startswith("alpha=")
+        if is_option:
+            name, _, value = option.partition("=")
+            if name != "alpha":
+                return ParseError(
+                    f"I don't know the option `{echo(word)}`; the only one is `--alpha`.",
+                    "/kpi ab checkout_redesign --alpha 0.1",
+                )
+            if not value:
+                i += 1
+                value = args[i] if i < len(args) else ""
+            if alpha is not None:
+                return ParseError("Give `--alpha` once.", "/kpi ab checkout_redesign --alpha 0.1")
+            parsed = _alpha(value)
+            if isinstance(parsed, ParseError):
+                return parsed
+            alpha = parsed
+        elif experiment_id is None:
+            if not EXPERIMENT_ID.fullmatch(word):
+                return ParseError(
+                    f"`{echo(word)}` isn't an experiment id: ids are 1–64 letters, digits, "
+                    "`_`, `.` or `-`. `/kpi ab` lists the experiments.",
+                    EXAMPLE_AB,
+                )
+            experiment_id = word
+        else:
+            return ParseError(
+                f"One experiment at a time: I read `{echo(experiment_id)}`, then `{echo(word)}`.",
+                EXAMPLE_AB,
+            )
+        i += 1
+    if experiment_id is None and alpha is not None:
+        return ParseError("Which experiment? `--alpha` goes after an id.", EXAMPLE_AB)
+    return ExperimentQuestion(experiment_id, DEFAULT_ALPHA if alpha is None else alpha)
+
+
+def _alpha(value: str) -> float | ParseError:
+    """``0.1``, ``.1`` or ``10%``; strictly between 0 and 0.5."""
+    alpha = None
+    if m := _ALPHA_VALUE.fullmatch(value):
+        alpha = float(value.rstrip("%")) / (100 if m.group(1) else 1)
+    if alpha is None or not 0 < alpha < 0.5:
+        shown = f"`{echo(value)}`" if value else "missing"
+        return ParseError(
+            f"`--alpha` must be a number between 0 and 0.5 (e.g. 0.05 or 0.1); {shown} isn't.",
+            "/kpi ab checkout_redesign --alpha 0.1",
+        )
+    return alpha
+
+
+_RETENTION_WEEKS = re.compile(
+    r"(?:(?:last|past) )?([0-9]+)(?: ?(?:w|wk|wks|week|weeks|cohort|cohorts))?", re.ASCII
+)
+
+
+def _retention(args: list[str]) -> RetentionQuestion | ParseError:
+    rest = normalize(" ".join(args))
+    if not rest:
+        return RetentionQuestion(DEFAULT_RETENTION_WEEKS)
+    m = _RETENTION_WEEKS.fullmatch(rest)
+    if m is None:
+        return ParseError(
+            f"I couldn't read `{echo(rest)}` as a number of weeks: "
+            f"`/kpi retention [weeks]` shows the most recent 1–{MAX_RETENTION_WEEKS} "
+            "weekly cohorts.",
+            EXAMPLE_RETENTION,
+        )
+    digits = m.group(1)
+    weeks = int(digits) if len(digits) <= 3 else MAX_RETENTION_WEEKS + 1
+    if not 1 <= weeks <= MAX_RETENTION_WEEKS:
+        return ParseError(
+            f"Retention shows 1–{MAX_RETENTION_WEEKS} of the most recent weekly cohorts; "
+            f"`{echo(digits)}` is out of range.",
+            EXAMPLE_RETENTION,
+        )
+    return RetentionQuestion(weeks)
+
+
+def _digest(args: list[str]) -> DigestCommand | ParseError:
+    action = normalize(" ".join(args))
+    for known in DIGEST_ACTIONS:
+        if action == known:
+            return DigestCommand(known)
+    shown = f"`{echo(action)}` isn't one of them." if action else "which one?"
+    return ParseError(
+        f"Digest commands are `preview`, `subscribe` and `unsubscribe` — {shown}",
+        EXAMPLE_DIGEST,
+    )
