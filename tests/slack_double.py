@@ -7,8 +7,9 @@ Point the real client at it and assert on what Slack would have received::
         client.chat_postMessage(channel="C0TEST", text="hi")
         assert slack.messages()[0].text == "hi"
 
-As a pytest fixture, add ``pytest_plugins = ["tests.slack_double"]`` at the top of a test
-module (importing the fixture by name trips ruff's F811) and ask for ``slack_double``.
+As a pytest fixture named ``slack_double``: either import the fixture function in a test
+module, ``from tests.slack_double import slack_double_fixture  # noqa: F401``, or list
+``pytest_plugins = ["tests.slack_double"]`` in ``tests/conftest.py``.
 
 It answers like Slack: JSON bodies with an ``ok`` field, form-encoded or JSON requests as
 slack_sdk sends them, ``files_upload_v2``'s three steps (the upload URL points back here),
@@ -76,8 +77,10 @@ class RecordedCall:
     json: Any
     time: float
     query: dict[str, str] = field(default_factory=dict)
+    # What the double answered: a JSON payload (dict) or text. After disconnect_next the
+    # answer was never sent; status is 0 unless the work was done (processed=True).
     status: int = 200
-    response: Any = None  # the JSON payload (dict) or text the double answered
+    response: Any = None
     fault: str | None = None  # "fail", "rate_limit", "server_error", "delay", "disconnect"
 
     def header(self, name: str, default: str | None = None) -> str | None:
@@ -455,7 +458,7 @@ class SlackDouble:
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         headers = dict(handler.headers.items())
         body = _read_body(handler)
-        content_type = (handler.headers.get("Content-Type") or "").lower()
+        content_type = handler.headers.get("Content-Type") or ""  # boundaries are case-sensitive
 
         if url.path.startswith("/api/"):
             method, kind = url.path[len("/api/") :], "api"
@@ -471,12 +474,12 @@ class SlackDouble:
         parsed_json: Any = None
         bad_json = False
         if kind != "upload":  # upload bodies are file bytes, whatever urllib labels them
-            if "json" in content_type:
+            if "json" in content_type.lower():
                 try:
                     parsed_json = json.loads(body.decode("utf-8") or "null")
                 except (UnicodeDecodeError, json.JSONDecodeError):
                     bad_json = True
-            elif "multipart/form-data" in content_type:
+            elif "multipart/form-data" in content_type.lower():
                 form = {
                     k: v for k, v in _multipart(body, content_type).items() if isinstance(v, str)
                 }
@@ -713,7 +716,7 @@ class SlackDouble:
         if upload is None:
             return _Answer(404, "file_not_found")
         data = call.body_raw
-        if "multipart/form-data" in content_type:
+        if "multipart/form-data" in content_type.lower():
             parts = _multipart(data, content_type)
             files = [v for v in parts.values() if isinstance(v, bytes)]
             data = files[0] if files else b""
@@ -992,8 +995,8 @@ def _multipart(body: bytes, content_type: str) -> dict[str, str | bytes]:
 # --------------------------------------------------------------------------- pytest
 
 
-@pytest.fixture
-def slack_double() -> Iterator[SlackDouble]:
-    """A running SlackDouble, stopped after the test."""
+@pytest.fixture(name="slack_double")
+def slack_double_fixture() -> Iterator[SlackDouble]:
+    """The ``slack_double`` fixture: a running SlackDouble, stopped after the test."""
     with SlackDouble() as double:
         yield double

@@ -408,8 +408,13 @@ def build_revenue_figure(
     # third entry would not fit on one line above the plot.
     by_gid = {line.get_gid(): line for line in ax.lines}
     handles = [by_gid[gid] for gid in ("current", "previous") if gid in by_gid]
+    # Side by side when both entries fit above the plot, else stacked.
+    entries_pt = sum(
+        (2.6 + 0.8) * TICK_PT + _text_width_pt(line.get_label(), TICK_PT) for line in handles
+    ) + 1.6 * TICK_PT
     legend = ax.legend(
-        handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False,
+        handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0),
+        ncol=2 if entries_pt <= (WIDTH_IN - 1.2) * 72 else 1, frameon=False,
         fontsize=TICK_PT, handlelength=2.6, borderaxespad=0.2, columnspacing=1.6,
     )
     for text in legend.get_texts():
@@ -659,18 +664,24 @@ def build_retention_figure(
     vmax = _colour_scale_top(values, week_zero)
     off_scale = has_values and float(values[finite].max()) > vmax
     norm = Normalize(vmin=0.0, vmax=vmax)
-    cmap = colormaps[HEATMAP_CMAP].with_extremes(bad=EMPTY_CELL)
+    cmap = colormaps[HEATMAP_CMAP]
 
     # -- layout (inches from the bottom-left corner) --------------------------------
     # Notes are decided before the layout, so cell sizes are estimated from the band.
     fig_probe_rows_pt = (HEIGHT_IN - 1.9) * 72 / n_rows
     printable = has_values and min(CELL_TEXT_MAX_PT, fig_probe_rows_pt * 0.5) >= CELL_TEXT_MIN_PT
-    notes = ["Cells: % of the cohort active that week; grey: week not complete yet."]
+    what = "Cells" if printable else "Colours"
+    notes = [f"{what}: % of the cohort active that week. Grey: week not complete yet."]
+    extra = []
     if off_scale:
-        notes.append("Colours scaled to weeks 1+ (week 0 is off the scale).")
+        extra.append("Colours are scaled to weeks 1+ (week 0 is off the scale).")
     if has_values and not printable:
-        notes.append("Too many cohorts to print values; colours show the rates.")
-    fig, band_bottom_in, band_top_in = _new_figure(title, note=" ".join(notes), constrained=False)
+        extra.append("Too many cohorts to print values.")
+    if extra:
+        notes.append(" ".join(extra))
+    fig, band_bottom_in, band_top_in = _new_figure(
+        title, note="\n".join(notes), constrained=False
+    )
 
     top_in = band_top_in - (TICK_PT * 1.3 + LABEL_PT * 1.3 + 6) / 72
     bottom_in = band_bottom_in + 0.12
@@ -678,7 +689,7 @@ def build_retention_figure(
     row_pt = grid_h_in * 72 / n_rows
     row_label_pt = min(ROW_LABEL_MAX_PT, max(ROW_LABEL_MIN_PT, row_pt * 0.75))
     row_step = max(1, math.ceil(row_label_pt * 1.25 / row_pt))
-    shown_rows = list(range(0, n_rows, row_step))
+    shown_rows = list(range(n_rows - 1, -1, -row_step))[::-1]  # always label the newest
     row_labels = [_cohort_label(matrix.index[i], cohort_sizes) for i in shown_rows]
     row_labels_w_in = max(_text_width_pt(label, row_label_pt) for label in row_labels) / 72
     # "Signup week" heads the row labels (like a table's column header) instead of
@@ -712,15 +723,20 @@ def build_retention_figure(
     )
 
     # -- cells ----------------------------------------------------------------------
-    image = ax.imshow(
-        np.ma.masked_invalid(values), cmap=cmap, norm=norm, aspect="auto",
-        interpolation="nearest",
+    # A mesh, not imshow: no resampling pass, so it draws faster. Masked (NaN) cells
+    # aren't drawn at all and show the axes' background: the "not yet" grey.
+    ax.set_facecolor(EMPTY_CELL)
+    cells = ax.pcolormesh(
+        np.arange(n_cols + 1) - 0.5, np.arange(n_rows + 1) - 0.5, np.ma.masked_invalid(values),
+        cmap=cmap, norm=norm, gid="cells",
     )
-    image.set_gid("cells")
+    ax.set_xlim(-0.5, n_cols - 0.5)
+    ax.set_ylim(n_rows - 0.5, -0.5)  # oldest cohort on top
     # White gutters between cells (two line collections: far cheaper than minor ticks).
-    gutter = 2.0 if n_rows <= 26 else 0.8
-    ax.hlines(np.arange(0.5, n_rows - 1), -0.5, n_cols - 0.5, colors="white", linewidth=gutter)
-    ax.vlines(np.arange(0.5, n_cols - 1), -0.5, n_rows - 0.5, colors="white", linewidth=gutter)
+    # Rows thinner than a gutter's worth of space get none (they'd be mostly white).
+    if n_rows <= 26:
+        ax.hlines(np.arange(0.5, n_rows - 1), -0.5, n_cols - 0.5, colors="white", linewidth=2.0)
+    ax.vlines(np.arange(0.5, n_cols - 1), -0.5, n_rows - 0.5, colors="white", linewidth=2.0)
     for spine in ax.spines.values():
         spine.set_visible(False)
 
@@ -767,7 +783,7 @@ def build_retention_figure(
 
     # -- colour bar -----------------------------------------------------------------
     colourbar = fig.colorbar(
-        image, cax=colourbar_ax, extend="max" if off_scale else "neither",
+        cells, cax=colourbar_ax, extend="max" if off_scale else "neither",
         extendfrac=0.04,
     )
     colourbar.set_ticks(tick_values, labels=tick_labels)
