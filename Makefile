@@ -26,6 +26,7 @@ demo: install
 	$(PY) -m bot demo --users $(USERS) --out $(OUT)
 
 test: install-dev
+	$(VENV)/bin/ruff check bot tests benchmarks
 	$(PY) -m pytest
 
 lint: install-dev
