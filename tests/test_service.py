@@ -173,10 +173,16 @@ def test_alpha_flag_changes_interval_level(service):
 
 
 def test_unknown_experiment_lists_the_known_ones(service):
-    answer = service.ask("ab nope'; drop table main.ab_metrics; --", as_of=AS_OF)
+    answer = service.ask("ab no_such-experiment.v2", as_of=AS_OF)
     assert isinstance(answer, ErrorAnswer) and answer.kind == "unknown_experiment"
+    assert "no\\_such" in answer.message or "no_such" in answer.message
     assert "checkout_redesign" in answer.message
-    # the hostile id reached SQL only as a bound parameter: the mart is still there
+
+
+def test_hostile_experiment_id_is_refused_before_any_query(service, built_db):
+    answer = service.ask("ab nope'; drop table main.ab_metrics; --", as_of=AS_OF)
+    assert isinstance(answer, ErrorAnswer) and answer.kind == "parse"
+    assert "/kpi ab" in answer.message
     assert isinstance(service.ask("ab checkout_redesign", as_of=AS_OF), ExperimentAnswer)
 
 

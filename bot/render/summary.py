@@ -106,7 +106,8 @@ def experiment_verdict(answer: ExperimentAnswer) -> str:
 def _interval(interval: Interval | None, formatter) -> str:
     if interval is None:
         return "n/a"
-    return f"{interval.level:.0%} CI {formatter(interval.low)} to {formatter(interval.high)}"
+    level = f"{interval.level * 100:.0f} % CI"
+    return f"{level} {formatter(interval.low)} to {formatter(interval.high)}"
 
 
 def _p(p: float | None) -> str:
