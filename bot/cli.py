@@ -29,6 +29,21 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+def _count(minimum: int):
+    """An argparse type: an integer of at least ``minimum``, with a plain message."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}: {text!r}")
+        return value
+
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
@@ -45,8 +60,10 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     gen.add_argument("--db", type=Path, help="DuckDB file (default: KPI_DUCKDB_PATH)")
-    gen.add_argument("--users", type=int, default=100_000, help="number of users (default 100k)")
-    gen.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    gen.add_argument(
+        "--users", type=_count(1), default=100_000, help="number of users (default 100k)"
+    )
+    gen.add_argument("--seed", type=_count(0), default=42, help="random seed (default 42)")
     gen.add_argument("--end", type=_iso_date, help="last day of data (default: yesterday, UTC)")
 
     build = sub.add_parser(
@@ -79,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--db", type=Path, help="DuckDB file (default: KPI_DUCKDB_PATH)")
     demo.add_argument(
-        "--users", type=int, default=100_000, help="users to generate (default 100k)"
+        "--users", type=_count(1), default=100_000, help="users to generate (default 100k)"
     )
     demo.add_argument("--out", type=Path, default=Path("out"), help="chart directory")
     demo.add_argument("--fresh", action="store_true", help="regenerate data even if it exists")
@@ -143,11 +160,17 @@ def _db(args: argparse.Namespace, settings: Settings) -> Path:
 
 
 def _generate(args: argparse.Namespace, settings: Settings) -> int:
+    import duckdb
+
     from bot.demo_data import generate
 
     db = _db(args, settings)
     db.parent.mkdir(parents=True, exist_ok=True)
-    counts = generate(db, users=args.users, seed=args.seed, end=args.end)
+    try:
+        counts = generate(db, users=args.users, seed=args.seed, end=args.end)
+    except duckdb.Error as err:  # e.g. another process holds the file's write lock
+        print(f"error: could not write demo data to {db}: {err}", file=sys.stderr)
+        return EXIT_FAILED
     print(f"Wrote demo data to {db}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     return EXIT_OK
 
