@@ -44,10 +44,12 @@ class DuckDBWarehouse:
         # The connection replaced by a swap; closed at the next swap, when nothing can
         # still be reading from it.
         self._retired: duckdb.DuckDBPyConnection | None = None
+        # The file is ATTACHed under its stem (see _open); queries name the marts through it.
+        self._catalog = '"' + self.path.stem.replace('"', '""') + '"'
 
     def run(self, name: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
         params = params or {}
-        sql, expected = render_query(name, MARTS_SCHEMA, param_style="$")
+        sql, expected = render_query(name, f"{self._catalog}.{MARTS_SCHEMA}", param_style="$")
         check_params(name, expected, params)
         cursor = self._connection().cursor()
         timer = threading.Timer(self.timeout_s, cursor.interrupt)
@@ -94,20 +96,30 @@ class DuckDBWarehouse:
                 f"There's no warehouse file at {self.path}. "
                 "Run `python -m bot generate` and `python -m bot build` to create it."
             ) from None
-        return stat.st_ino, stat.st_mtime_ns
+        # The inode, not the mtime: while our connection holds the file open its inode
+        # can't be reused, so a new inode means a swapped-in file; the same inode can't
+        # be re-attached (DuckDB refuses a file already attached in this process).
+        return stat.st_dev, stat.st_ino
 
     def _open(self) -> duckdb.DuckDBPyConnection:
+        # Not duckdb.connect(path): DuckDB caches one database instance per path in a
+        # process, so while the retired connection (or a query in flight) keeps the old
+        # file open, connect(path) would hand back the *old* file after a swap. A fresh
+        # in-memory instance that ATTACHes the path opens the file now at that path. The
+        # alias is the file stem, the catalog dbt-duckdb wrote into the views.
+        location = "'" + str(self.path).replace("'", "''") + "'"
+        conn = duckdb.connect(":memory:")
         try:
-            return duckdb.connect(str(self.path), read_only=True)
-        except duckdb.IOException as err:
-            if "lock" in str(err).lower():
+            conn.execute(f"attach {location} as {self._catalog} (read_only)")
+        except duckdb.Error as err:
+            conn.close()
+            if isinstance(err, duckdb.IOException) and "lock" in str(err).lower():
                 raise WarehouseUnavailable(
                     "The warehouse file is locked by another process (a build or a "
                     "writer holding it). Try again in a minute."
                 ) from err
             raise WarehouseUnavailable("The warehouse file couldn't be opened.") from err
-        except duckdb.Error as err:
-            raise WarehouseUnavailable("The warehouse file couldn't be opened.") from err
+        return conn
 
     def close(self) -> None:
         with self._lock:

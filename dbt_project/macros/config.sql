@@ -14,15 +14,17 @@
 {%- endmacro %}
 
 
-{% macro cluster_by(fields) -%}
-  {{ return(adapter.dispatch('cluster_by', 'kpi_bot')(fields)) }}
+{#- Not named cluster_by: a root-project macro of that name replaces dbt-bigquery's own
+    cluster_by macro, which writes the CLUSTER BY clause of every table's DDL. -#}
+{% macro cluster_fields(fields) -%}
+  {{ return(adapter.dispatch('cluster_fields', 'kpi_bot')(fields)) }}
 {%- endmacro %}
 
-{% macro default__cluster_by(fields) -%}
+{% macro default__cluster_fields(fields) -%}
   {{ return(none) }}
 {%- endmacro %}
 
-{% macro bigquery__cluster_by(fields) -%}
+{% macro bigquery__cluster_fields(fields) -%}
   {{ return(fields) }}
 {%- endmacro %}
 

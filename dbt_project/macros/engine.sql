@@ -22,7 +22,11 @@
 {%- endmacro %}
 
 {% macro bigquery__week_start(date_expr) -%}
-  date_trunc({{ date_expr }}, isoweek)
+  {#- Same value as DATE_TRUNC(d, ISOWEEK), by arithmetic: DAYOFWEEK is 1 (Sunday) .. 7
+      (Saturday), so (DAYOFWEEK + 5) mod 7 is the number of days since Monday. Written this
+      way because the local BigQuery emulator (tests/test_bigquery_emulator.py) rejects
+      ISOWEEK and truncates WEEK(MONDAY) to Sunday; the arithmetic is exact on both. -#}
+  date_sub({{ date_expr }}, interval mod(extract(dayofweek from {{ date_expr }}) + 5, 7) day)
 {%- endmacro %}
 
 

@@ -1,4 +1,4 @@
-{{ config(cluster_by=kpi_bot.cluster_by(['experiment_id', 'variant'])) }}
+{{ config(cluster_by=kpi_bot.cluster_fields(['experiment_id', 'variant'])) }}
 
 -- One row per (experiment, user): the user's first exposure, the earliest assignment
 -- row (ties broken by variant name, which can only matter for users excluded anyway).

@@ -1,4 +1,4 @@
-{{ config(cluster_by=kpi_bot.cluster_by(['experiment_id'])) }}
+{{ config(cluster_by=kpi_bot.cluster_fields(['experiment_id'])) }}
 
 -- One row per (experiment, variant): the sufficient statistics the bot's tests need.
 -- A user converted when they have at least one Complete order created at or after their

@@ -1,4 +1,4 @@
-{{ config(cluster_by=kpi_bot.cluster_by(['user_id'])) }}
+{{ config(cluster_by=kpi_bot.cluster_fields(['user_id'])) }}
 
 -- One row per user (every user, with or without events). Each step is a flag of its
 -- own, taken from TheLook's event types, not forced to be monotone: a user with a cart

@@ -1,0 +1,274 @@
+"""Build the dbt marts without disturbing live readers: copy → ``dbt build`` → atomic swap.
+
+DuckDB allows one writer per file, and a reader's lock makes ``dbt build`` fail at once.
+So the build never touches the live file: it copies it into a fresh directory beside it
+(same file system, so the final rename is atomic), runs ``dbt build`` on the copy and
+``os.replace``-s the copy over the live file. A reader that has the old file open keeps
+reading the old inode; ``DuckDBWarehouse`` sees the new file identity and reopens.
+
+The copy keeps the live file's *name*: dbt-duckdb qualifies the views it creates with the
+catalog, which is the file stem, so a copy called ``kpi-build.duckdb`` would leave views
+pointing at a catalog that no longer exists once renamed back to ``kpi.duckdb``.
+
+dbt runs in a subprocess (``python -m dbt.cli.main``), not in-process via ``dbtRunner``:
+dbt keeps process-global state (flags, adapter registry, logging handlers, an open DuckDB
+connection) and is not safe to run twice at once in one process, while a child process is
+isolated, can be stopped on timeout, and gives the bot process back all its memory. The
+price is ~2 s of interpreter start-up per build.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+log = logging.getLogger("bot.build")
+
+DEFAULT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+RAW_SCHEMA = "thelook"
+RAW_TABLES = ("users", "orders", "order_items", "events", "experiment_assignments")
+MARTS = (
+    "revenue_daily",
+    "funnel_users",
+    "ab_group",
+    "ab_experiments",
+    "ab_metrics",
+    "retention_weekly",
+    "data_freshness",
+)
+_FAILED_STATUSES = {"error", "fail", "runtime error"}
+_OUTPUT_TAIL_CHARS = 2000
+
+
+class BuildError(Exception):
+    """The marts could not be built; the live file was left exactly as it was."""
+
+    def __init__(self, message: str, failed_nodes: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.failed_nodes = failed_nodes
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    db_path: Path
+    seconds: float
+    # Counts of dbt nodes that ran, by resource type (model, test, unit_test).
+    models: int
+    tests: int
+    unit_tests: int
+
+
+def build(
+    db_path: Path,
+    *,
+    project_dir: Path | None = None,
+    threads: int | None = None,
+    timeout_s: float | None = 3600.0,
+) -> BuildResult:
+    """Run ``dbt build`` on a copy of ``db_path`` and swap the copy in atomically.
+
+    ``threads`` overrides the profile's thread count (None keeps it). On any failure a
+    ``BuildError`` is raised and ``db_path`` is untouched.
+    """
+    db_path = Path(db_path).absolute()
+    project_dir = Path(project_dir or DEFAULT_PROJECT_DIR).absolute()
+    if not db_path.is_file():
+        raise BuildError(
+            f"There's no warehouse file at {db_path}. "
+            "Run `python -m bot generate --db PATH` (or load TheLook tables) first."
+        )
+    if not (project_dir / "dbt_project.yml").is_file():
+        raise BuildError(f"No dbt project at {project_dir} (dbt_project.yml missing).")
+    _refuse_open_writer(db_path)
+
+    started = time.perf_counter()
+    try:
+        with _build_dir(db_path) as work:
+            copy = work / db_path.name  # same name: the catalog dbt-duckdb writes into views
+            shutil.copyfile(db_path, copy)
+            _check_raw_tables(copy)
+            counts = _run_dbt(copy, work, project_dir, threads, timeout_s)
+            _finalise(copy)
+            os.replace(copy, db_path)
+            _fsync_dir(db_path.parent)
+    except OSError as err:  # no room for the copy, directory not writable, ...
+        raise BuildError(f"Couldn't build beside {db_path}: {err}") from err
+    seconds = time.perf_counter() - started
+    log.info("build db=%s seconds=%.1f nodes=%s", db_path, seconds, counts)
+    return BuildResult(
+        db_path=db_path,
+        seconds=seconds,
+        models=counts.get("model", 0),
+        tests=counts.get("test", 0),
+        unit_tests=counts.get("unit_test", 0),
+    )
+
+
+def _refuse_open_writer(db_path: Path) -> None:
+    # A write-ahead log beside the file means a writer has it open (or died with it
+    # open): a copy could miss committed data, and the stale log would be replayed over
+    # the swapped-in file. Readers never leave one.
+    wal = db_path.with_name(db_path.name + ".wal")
+    if wal.exists():
+        raise BuildError(
+            f"{db_path} has a write-ahead log ({wal.name}): a writer has it open or did "
+            "not close it cleanly. Close the writer (or open and close the file once) "
+            "and build again."
+        )
+
+
+@contextmanager
+def _build_dir(db_path: Path) -> Iterator[Path]:
+    # Beside the live file so os.replace is a same-file-system rename (atomic), and per
+    # run so concurrent builds never share a copy, a dbt target or a log directory.
+    work = Path(tempfile.mkdtemp(prefix=f".{db_path.name}.build-", dir=db_path.parent))
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _check_raw_tables(copy: Path) -> None:
+    try:
+        with duckdb.connect(str(copy), read_only=True) as conn:
+            present = {
+                name
+                for (name,) in conn.execute(
+                    "select table_name from information_schema.tables where table_schema = ?",
+                    [RAW_SCHEMA],
+                ).fetchall()
+            }
+    except duckdb.Error as err:
+        raise BuildError(f"The warehouse file couldn't be opened: {err}") from err
+    missing = [name for name in RAW_TABLES if name not in present]
+    if missing:
+        raise BuildError(
+            f"The warehouse has no raw data to build from: schema {RAW_SCHEMA!r} lacks "
+            f"{', '.join(missing)}. Run `python -m bot generate --db PATH` first."
+        )
+
+
+def _run_dbt(
+    copy: Path, work: Path, project_dir: Path, threads: int | None, timeout_s: float | None
+) -> dict[str, int]:
+    target_path, log_path = work / "target", work / "logs"
+    command = [
+        sys.executable,
+        "-m",
+        "dbt.cli.main",
+        "build",
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+        "--target",
+        "duckdb",
+        "--target-path",
+        str(target_path),
+        "--log-path",
+        str(log_path),
+    ]
+    if threads is not None:
+        command += ["--threads", str(threads)]
+    env = {
+        **os.environ,
+        "KPI_DUCKDB_PATH": str(copy),
+        "DBT_PROFILES_DIR": str(project_dir),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    try:
+        proc = subprocess.run(
+            command,
+            cwd=project_dir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"dbt build took longer than {timeout_s:g} s and was stopped.") from None
+
+    results = _read_run_results(target_path / "run_results.json")
+    failed = tuple(
+        r["unique_id"] for r in results if str(r.get("status", "")).lower() in _FAILED_STATUSES
+    )
+    if proc.returncode != 0 or failed:
+        raise BuildError(_failure_message(proc, results, failed), failed_nodes=failed)
+
+    counts: dict[str, int] = {}
+    for r in results:
+        kind = r["unique_id"].split(".", 1)[0]
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def _read_run_results(path: Path) -> list[dict]:
+    try:
+        return json.loads(path.read_text())["results"]
+    except (OSError, ValueError, KeyError):
+        return []  # dbt stopped before running anything (e.g. a parse error)
+
+
+def _failure_message(
+    proc: subprocess.CompletedProcess[str], results: list[dict], failed: tuple[str, ...]
+) -> str:
+    if failed:
+        lines = [f"dbt build failed on {len(failed)} node(s): {', '.join(failed)}"]
+        for r in results:
+            if r["unique_id"] in failed and r.get("message"):
+                first_line = str(r["message"]).strip().splitlines()[0]
+                lines.append(f"  {r['unique_id']}: {first_line[:300]}")
+        return "\n".join(lines)
+    # No per-node result: dbt failed before running nodes (parse/compile/profile error).
+    output = (proc.stdout + proc.stderr).strip()
+    tail = output[-_OUTPUT_TAIL_CHARS:] if output else "(no output)"
+    return f"dbt build failed (exit code {proc.returncode}):\n{tail}"
+
+
+def _finalise(copy: Path) -> None:
+    # Fold any write-ahead log into the file (a stale .wal must never travel with the
+    # swap), check the contract's marts exist, and make the bytes durable before the
+    # rename makes them live.
+    try:
+        with duckdb.connect(str(copy)) as conn:
+            conn.execute("checkpoint")
+            present = {
+                name
+                for (name,) in conn.execute(
+                    "select table_name from information_schema.tables "
+                    "where table_schema = 'main' and table_type = 'BASE TABLE'"
+                ).fetchall()
+            }
+    except duckdb.Error as err:
+        raise BuildError(f"The built copy couldn't be checked: {err}") from err
+    missing = [name for name in MARTS if name not in present]
+    if missing:
+        raise BuildError(f"dbt build succeeded but these marts are missing: {', '.join(missing)}")
+    if copy.with_name(copy.name + ".wal").exists():
+        raise BuildError("The built copy still has a write-ahead log after a checkpoint.")
+    with open(copy, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(directory: Path) -> None:
+    # The rename itself is durable only once the directory entry is flushed (POSIX).
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
