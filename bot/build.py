@@ -92,6 +92,7 @@ def build(
     if not (project_dir / "dbt_project.yml").is_file():
         raise BuildError(f"No dbt project at {project_dir} (dbt_project.yml missing).")
     _refuse_open_writer(db_path)
+    remove_stale_build_dirs(db_path)
 
     started = time.perf_counter()
     try:
@@ -127,6 +128,25 @@ def _refuse_open_writer(db_path: Path) -> None:
             "not close it cleanly. Close the writer (or open and close the file once) "
             "and build again."
         )
+
+
+STALE_BUILD_DIR_S = 6 * 3600  # longer than any build's timeout: such a dir's owner is dead
+
+
+def remove_stale_build_dirs(db_path: Path, older_than_s: float = STALE_BUILD_DIR_S) -> int:
+    """Delete work directories left beside ``db_path`` by killed builds; returns how many."""
+    cutoff = time.time() - older_than_s
+    removed = 0
+    for work in db_path.parent.glob(f".{db_path.name}.build-*"):
+        try:
+            if work.is_dir() and work.stat().st_mtime < cutoff:
+                shutil.rmtree(work, ignore_errors=True)
+                removed += 1
+        except OSError:  # raced with another cleaner: nothing to do
+            continue
+    if removed:
+        log.info("removed %d stale build directories beside %s", removed, db_path.name)
+    return removed
 
 
 @contextmanager

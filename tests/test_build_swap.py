@@ -199,3 +199,23 @@ def test_broken_project_reports_dbt_error(built_db: Path, tmp_path: Path) -> Non
         build(live, project_dir=project)
     assert _fingerprint(live) == before
     assert sorted(os.listdir(live.parent)) == [live.name]
+
+
+def test_stale_build_directories_of_killed_builds_are_removed(tmp_path):
+    from bot.build import remove_stale_build_dirs
+
+    live = tmp_path / "kpi.duckdb"
+    old = tmp_path / ".kpi.duckdb.build-old"
+    fresh = tmp_path / ".kpi.duckdb.build-running"
+    other = tmp_path / ".other.duckdb.build-old"
+    for work in (old, fresh, other):
+        work.mkdir()
+        (work / "kpi.duckdb").write_bytes(b"partial copy")
+    long_ago = time.time() - 7 * 3600
+    os.utime(old, (long_ago, long_ago))
+    os.utime(other, (long_ago, long_ago))
+
+    assert remove_stale_build_dirs(live) == 1
+    assert not old.exists()
+    assert fresh.exists()  # a build in progress keeps its directory
+    assert other.exists()  # another warehouse's directories are not ours
