@@ -2,7 +2,14 @@
 
 Transient errors (rate limits, 5xx, connection resets) are retried by the client's own
 retry objects with a deadline tied to the query timeout, so a slow warehouse turns into
-a clear timeout reply instead of a hung command.
+a clear timeout reply instead of a hung command. A failed query job is never re-run
+(``job_retry=None``): a job that failed for a reason of its own (a byte limit, a missing
+table) fails the same way again and would be billed again.
+
+Cost guards (tests/test_bigquery_adapter.py): every job carries ``maximum_bytes_billed``
+from settings, the labels ``app=kpi-bot`` and ``query=<name>`` (so the project's job
+history and billing export can be filtered by them), named, typed query parameters, and
+the marts dataset as its default dataset; the SQL files name only marts tables.
 """
 
 from __future__ import annotations
@@ -15,8 +22,10 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
+import requests
 from google.api_core import exceptions as gexc
 from google.api_core.retry import Retry
+from google.auth import exceptions as auth_exc
 from google.cloud import bigquery
 
 from bot.settings import BigQuerySettings
@@ -40,7 +49,15 @@ _TRANSIENT = (
     gexc.ServiceUnavailable,
     gexc.GatewayTimeout,
     ConnectionError,
+    requests.exceptions.ConnectionError,  # not a subclass of the builtin one
 )
+_TIMEOUTS = (
+    concurrent.futures.TimeoutError,
+    TimeoutError,
+    gexc.DeadlineExceeded,
+    requests.exceptions.Timeout,
+)
+BYTES_LIMIT_REASON = "bytesBilledLimitExceeded"
 
 
 def query_parameter(name: str, value: Any) -> bigquery.ScalarQueryParameter:
@@ -63,14 +80,66 @@ def query_parameter(name: str, value: Any) -> bigquery.ScalarQueryParameter:
 
 
 def job_config(
-    name: str, params: dict[str, Any], maximum_bytes_billed: int
+    name: str,
+    params: dict[str, Any],
+    maximum_bytes_billed: int,
+    default_dataset: str | None = None,
 ) -> bigquery.QueryJobConfig:
+    """The configuration of every query job the bot runs (pure: no client, no network).
+
+    ``default_dataset`` ("project.dataset", the marts) is where an unqualified table name
+    would resolve; the SQL files qualify every table with the marts anyway.
+    """
     return bigquery.QueryJobConfig(
         query_parameters=[query_parameter(k, v) for k, v in sorted(params.items())],
         maximum_bytes_billed=maximum_bytes_billed,
         labels={**JOB_LABELS, "query": name.replace("_", "-")},
+        default_dataset=default_dataset,
         use_query_cache=True,
     )
+
+
+def friendly_error(err: Exception, settings: BigQuerySettings) -> WarehouseError:
+    """The user-facing error for a failure of the client, the network or the job.
+
+    Job failures arrive as the status class the client maps the job's ``errorResult``
+    reason to; a reason the client doesn't know (``bytesBilledLimitExceeded`` among them)
+    becomes a 500, so the reason is read before the class.
+    """
+    where = f"{settings.project}.{settings.dataset}"
+    if isinstance(err, _TIMEOUTS):
+        return WarehouseTimeout(
+            f"BigQuery didn't answer within {settings.job_timeout_s:g} s. Try again in a minute."
+        )
+    if BYTES_LIMIT_REASON in _reasons(err) or "limit for bytes billed" in str(err).lower():
+        return WarehouseError(
+            "The query would scan more than the configured byte limit "
+            f"(KPI_BQ_MAX_BYTES_BILLED = {settings.maximum_bytes_billed:,} bytes), "
+            "so it wasn't run and nothing was billed."
+        )
+    if isinstance(err, gexc.NotFound):
+        return WarehouseNotBuilt(
+            f"The KPI tables aren't in {where} yet. Run `dbt build --target bigquery` first."
+        )
+    if isinstance(err, gexc.Forbidden | gexc.Unauthorized):
+        return WarehouseUnavailable(
+            f"BigQuery refused the query on {where} (permissions or quota). Check the "
+            "service account's roles: BigQuery Job User on the project and BigQuery Data "
+            "Viewer on the dataset."
+        )
+    if isinstance(err, auth_exc.GoogleAuthError):
+        return WarehouseUnavailable(
+            "BigQuery credentials are missing or invalid. Set GOOGLE_APPLICATION_CREDENTIALS "
+            "to a service-account key file (or run on a machine with a service account)."
+        )
+    if isinstance(err, gexc.BadRequest):
+        return WarehouseError("BigQuery rejected the query. The marts may be out of date.")
+    return WarehouseUnavailable(f"BigQuery is unavailable right now ({type(err).__name__}).")
+
+
+def _reasons(err: Exception) -> set[str]:
+    errors = getattr(err, "errors", None) or []
+    return {str(e.get("reason")) for e in errors if isinstance(e, dict)}
 
 
 class BigQueryWarehouse:
@@ -104,10 +173,16 @@ class BigQueryWarehouse:
         timeout = self.settings.job_timeout_s
         retry = Retry(predicate=lambda err: isinstance(err, _TRANSIENT), deadline=timeout)
         started = time.perf_counter()
+        config = job_config(
+            name,
+            params,
+            self.settings.maximum_bytes_billed,
+            default_dataset=f"{self.settings.project}.{self.settings.dataset}",
+        )
         try:
             job = self.client.query(
                 sql,
-                job_config=job_config(name, params, self.settings.maximum_bytes_billed),
+                job_config=config,
                 location=self.settings.location,
                 retry=retry,
                 timeout=timeout,
@@ -116,31 +191,10 @@ class BigQueryWarehouse:
             frame = job.result(timeout=timeout, retry=retry).to_dataframe(
                 create_bqstorage_client=False
             )
-        except (concurrent.futures.TimeoutError, gexc.DeadlineExceeded, TimeoutError):
-            raise WarehouseTimeout(
-                f"BigQuery didn't answer within {timeout:g} s. Try again in a minute."
-            ) from None
-        except gexc.NotFound as err:
-            raise WarehouseNotBuilt(
-                f"The KPI tables aren't in {self.settings.project}.{self.settings.dataset} "
-                "yet. Run `dbt build --target bigquery` first."
-            ) from err
-        except gexc.Forbidden as err:
-            raise WarehouseUnavailable(
-                "BigQuery refused the query (permissions or quota). Check the service "
-                "account's roles."
-            ) from err
-        except gexc.BadRequest as err:
-            if "bytesBilledLimitExceeded" in str(err) or "bytes billed" in str(err).lower():
-                raise WarehouseError(
-                    "The query would scan more than the configured byte limit "
-                    "(KPI_BQ_MAX_BYTES_BILLED), so it wasn't run."
-                ) from err
-            raise WarehouseError("BigQuery rejected the query.") from err
-        except (gexc.GoogleAPIError, *_TRANSIENT) as err:
-            raise WarehouseUnavailable(
-                f"BigQuery is unavailable right now ({type(err).__name__})."
-            ) from err
+        except (gexc.GoogleAPIError, auth_exc.GoogleAuthError, *_TIMEOUTS, *_TRANSIENT) as err:
+            friendly = friendly_error(err, self.settings)
+            log.warning("query=%s engine=bigquery failed: %s", name, type(err).__name__)
+            raise friendly from err
         log.info(
             "query=%s engine=bigquery rows=%d duration_ms=%.1f bytes_processed=%s "
             "bytes_billed=%s cache_hit=%s",
