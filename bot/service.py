@@ -216,11 +216,10 @@ class KpiService:
                 else "there is no revenue data yet"
             )
             w = question.current
+            span = f"{w.start:%Y-%m-%d}" + (f" to {w.end:%Y-%m-%d}" if w.end != w.start else "")
+            where = w.label if span in w.label else f"{w.label} ({span})"  # no echo twice
             return ErrorAnswer(
-                "empty",
-                f"No revenue data for {w.label} ({w.start:%Y-%m-%d} to {w.end:%Y-%m-%d}): "
-                f"{cover}.",
-                "/kpi revenue last 30 days",
+                "empty", f"No revenue data for {where}: {cover}.", "/kpi revenue last 30 days"
             )
         return RevenueAnswer(question, report, self.freshness(status), (revenue_chart(report),))
 
@@ -306,7 +305,7 @@ def experiment_chart(result: ExperimentResult) -> Chart:
         )
     title = f"{result.experiment_id}: conversion by variant"
     png = charts.experiment_chart(
-        bars, title=title, subtitle=f"{level:.0%} Wilson intervals · {result.verdict}"
+        bars, title=title, subtitle=f"{level * 100:.0f} % Wilson intervals · {result.verdict}"
     )
     return Chart("experiment", title, png)
 

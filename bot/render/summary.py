@@ -122,7 +122,7 @@ def experiment_table(answer: ExperimentAnswer) -> list[str]:
     rows = []
     for v in result.variants:
         interval = proportion_interval(v.converters, v.users, level)
-        role = " (control)" if v.name == result.control else ""
+        role = " (control)" if v.name == result.control and v.name != "control" else ""
         revenue = fmt.money(v.revenue_sum / v.users) if v.users else "n/a"
         rows.append(
             f"*{escape_mrkdwn(v.name)}*{role}: {fmt.count(v.users)} users · "
@@ -181,19 +181,18 @@ def experiment_notes(answer: ExperimentAnswer) -> list[str]:
         )
     if result.adjustment:
         notes.append(f"p-values adjusted with {result.adjustment}.")
+    power = f"{result.settings.power * 100:.0f} % power"
     for c in result.comparisons:
         if c.mde_abs is not None:
             needed = ""
             if c.users_needed_per_arm is not None and not c.significant:
                 needed = (
-                    f"; detecting the observed {fmt.pp(c.abs_lift)} at "
-                    f"{result.settings.power:.0%} power needs ~{fmt.count(c.users_needed_per_arm)} "
-                    "users per arm"
+                    f"; detecting the observed {fmt.pp(c.abs_lift)} at {power} needs "
+                    f"~{fmt.count(c.users_needed_per_arm)} users per arm"
                 )
             notes.append(
                 f"{escape_mrkdwn(c.treatment)}: minimum detectable effect "
-                f"±{abs(c.mde_abs) * 100:.1f} pp "
-                f"at {result.settings.power:.0%} power{needed}."
+                f"±{abs(c.mde_abs) * 100:.1f} pp at {power}{needed}."
             )
     return notes
 
