@@ -20,9 +20,10 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
+from bot.digest.runtime import DigestScheduler, start_digest
 from bot.service import KpiService
 from bot.settings import Settings, SettingsError
-from bot.slack.app import build_app
+from bot.slack.app import build_app, work_pool
 from bot.slack.context import Services
 from bot.warehouse import open_reader
 
@@ -43,15 +44,23 @@ def build_services(settings: Settings) -> Services:
     return Services(settings=settings, kpi=kpi)
 
 
-def wsgi_app(app: App) -> Callable[[dict, StartResponse], Iterable[bytes]]:
-    """Route Slack's endpoint to Bolt and answer the health check ourselves."""
-    slack = SlackRequestHandler(app)
+def wsgi_app(
+    app: App, serve_events: bool = True
+) -> Callable[[dict, StartResponse], Iterable[bytes]]:
+    """Route Slack's endpoint to Bolt and answer the health check ourselves.
+
+    ``serve_events=False`` answers only the health check. In Socket Mode events arrive
+    over the socket and there may be no signing secret to verify HTTP requests with, so
+    the endpoint must not exist at all (with an empty secret, slack_sdk's verifier raises
+    and every request would end as a 500 with a traceback in the log).
+    """
+    slack = SlackRequestHandler(app) if serve_events else None
 
     def application(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == HEALTH_PATH:
             return _json(start_response, "200 OK", {"ok": True})
-        if path == EVENTS_PATH:
+        if path == EVENTS_PATH and slack is not None:
             return slack(environ, start_response)
         return _json(start_response, "404 Not Found", {"ok": False, "error": "not_found"})
 
@@ -66,25 +75,41 @@ def _json(start_response: StartResponse, status: str, body: dict) -> list[bytes]
     return [payload]
 
 
-def make_http_server(app: App, host: str, port: int):
+def make_http_server(app: App, host: str, port: int, serve_events: bool = True):
     """A waitress server (not yet running); ``port=0`` picks a free port."""
     from waitress import create_server
 
     return create_server(
-        wsgi_app(app), host=host, port=port, threads=HTTP_THREADS, ident="kpi-bot"
+        wsgi_app(app, serve_events),
+        host=host,
+        port=port,
+        threads=HTTP_THREADS,
+        ident="kpi-bot",
     )
+
+
+def stop_http_server(server) -> None:
+    """Stop a server running on another thread. The close runs inside the server's own
+    loop (waitress's trigger), so no socket is closed under a select() in progress."""
+    server.trigger.pull_trigger(server.close)
 
 
 def serve(settings: Settings, host: str, port: int) -> int:
     socket_mode = bool(settings.slack_app_token)
     settings.require_slack(socket_mode=socket_mode)
     services = build_services(settings)
+    work = work_pool()
     try:
-        app = build_app(settings, services)
+        app = build_app(settings, services, work=work)
     except (BoltError, SlackApiError) as err:
         raise SettingsError(
             "Slack rejected SLACK_BOT_TOKEN at start-up (auth.test failed). "
             "Check the token and SLACK_API_URL."
+        ) from err
+    except OSError as err:  # refused, unresolvable, timed out: the URL or the network
+        raise SettingsError(
+            f"Couldn't reach Slack's Web API at SLACK_API_URL={settings.slack_api_url} "
+            f"({_reason(err)}). Check the URL and the network."
         ) from err
     scheduler = _start_digest(settings, services, app)
     try:
@@ -98,26 +123,31 @@ def serve(settings: Settings, host: str, port: int) -> int:
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+        # Commands already acknowledged still get their answer before the process ends.
+        work.shutdown(wait=True)
 
 
 def _serve_socket_mode(app: App, settings: Settings, host: str, port: int) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    # The health endpoint still listens, so container health checks work in both modes.
-    health = make_http_server(app, host, port)
+    # The health endpoint still listens, so container health checks work in both modes;
+    # Slack's HTTP endpoint does not (events arrive over the socket, unsigned).
+    health = make_http_server(app, host, port, serve_events=False)
     threading.Thread(target=health.run, daemon=True, name="health").start()
     log.warning("kpi-bot connecting over Socket Mode (health on port %s)", health.effective_port)
     SocketModeHandler(app, settings.slack_app_token).start()
     return 0
 
 
-def _start_digest(settings: Settings, services: Services, app: App):
-    """The weekly digest scheduler runs inside the serving process when configured."""
-    try:
-        from bot.digest.runtime import start_digest
-    except ImportError:
-        return None
+def _start_digest(settings: Settings, services: Services, app: App) -> DigestScheduler:
+    """The weekly digest scheduler runs inside the serving process (state in KPI_STATE_DB)."""
     return start_digest(settings, services, app.client)
+
+
+def _reason(err: OSError) -> str:
+    """A short cause without the URL's query or a traceback (urllib nests the cause)."""
+    cause = getattr(err, "reason", err)
+    return getattr(cause, "strerror", None) or type(cause).__name__
 
 
 def _stop_on_sigterm(stop: Callable[[], None]) -> None:

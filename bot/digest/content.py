@@ -1,0 +1,264 @@
+"""What goes into a weekly digest, gathered through ``KpiService`` (never the warehouse).
+
+``gather_content(kpi, as_of)`` asks the service the same questions a person could ask
+with ``/kpi`` and keeps the answers, plus the few figures only the digest shows:
+
+* revenue, orders and AOV of the last complete Monday–Sunday week before ``as_of``, vs
+  the week before and vs the same week a year earlier (52 weeks back, same weekdays);
+* unusual days of that week (``bot.core.anomalies``: median ± 3 robust SD of the same
+  weekday over the previous 8 weeks), read from 9 weeks of daily revenue;
+* a one-line verdict for every experiment with exposures during the week;
+* week-1 retention of the latest cohort whose week 1 is complete by the week's end,
+  vs the pooled average of the 8 cohorts before it;
+* the data's freshness.
+
+Each part fails on its own: a warehouse error in one becomes a line saying so, and the
+rest of the digest still goes out. Turning this into Block Kit is ``bot.digest.blocks``
+(pure).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pandas as pd
+
+from bot.core import anomalies, charts
+from bot.core import format as fmt
+from bot.core.questions import ExperimentQuestion, RetentionQuestion, RevenueQuestion
+from bot.core.stats import two_proportion_test
+from bot.core.windows import DateWindow, previous_window, same_window_last_year
+from bot.digest.schedule import DigestPeriod
+from bot.service import (
+    Chart,
+    ErrorAnswer,
+    ExperimentAnswer,
+    ExperimentListAnswer,
+    Freshness,
+    KpiService,
+    RetentionAnswer,
+    RevenueAnswer,
+)
+
+log = logging.getLogger("bot.digest")
+
+BASELINE_COHORTS = 8
+MAX_EXPERIMENTS = 10
+RETENTION_COHORTS = 12  # most recent cohorts asked for (more when as_of is in the past)
+MAX_RETENTION_COHORTS = 52
+
+
+@dataclass(frozen=True)
+class ExperimentLine:
+    experiment_id: str
+    verdict_kind: str  # winner | loser | no_difference | srm | not_testable
+    verdict: str
+    users: int
+    srm_flagged: bool
+    srm_p_value: float | None
+
+
+@dataclass(frozen=True)
+class Week1Retention:
+    """Week-1 retention of the latest complete cohort vs the cohorts before it."""
+
+    cohort_week: date
+    cohort_size: int
+    active_users: int
+    baseline_cohorts: int
+    baseline_size: int
+    baseline_active: int
+    p_value: float | None  # pooled two-proportion z-test, latest vs baseline
+
+    @property
+    def rate(self) -> float | None:
+        return self.active_users / self.cohort_size if self.cohort_size else None
+
+    @property
+    def baseline_rate(self) -> float | None:
+        return self.baseline_active / self.baseline_size if self.baseline_size else None
+
+    @property
+    def difference(self) -> float | None:
+        if self.rate is None or self.baseline_rate is None:
+            return None
+        return self.rate - self.baseline_rate
+
+
+@dataclass(frozen=True)
+class DigestContent:
+    period: DigestPeriod
+    revenue: RevenueAnswer | ErrorAnswer
+    day_checks: tuple[anomalies.DayCheck, ...]
+    anomaly_settings: anomalies.AnomalySettings
+    experiments: tuple[ExperimentLine, ...]
+    experiments_error: str | None
+    more_experiments: int  # running experiments left out of the message (too many)
+    retention: Week1Retention | None
+    retention_error: str | None
+    freshness: Freshness | None
+    charts: tuple[Chart, ...] = field(default=())
+
+    @property
+    def week(self) -> DateWindow:
+        return self.period.week
+
+    @property
+    def unusual_days(self) -> list[anomalies.DayCheck]:
+        return anomalies.anomalies(self.day_checks)
+
+
+def gather_content(
+    kpi: KpiService,
+    period: DigestPeriod,
+    settings: anomalies.AnomalySettings = anomalies.DEFAULT_SETTINGS,
+) -> DigestContent:
+    week = period.week
+    revenue = kpi.answer(RevenueQuestion(week, previous_window(week), same_window_last_year(week)))
+    checks = _day_checks(kpi, week, settings)
+    lines, more, experiments_error = _experiments(kpi, week)
+    retention, retention_error = _retention(kpi, period)
+    freshness = getattr(revenue, "freshness", None)
+    chart_list: tuple[Chart, ...] = ()
+    if isinstance(revenue, RevenueAnswer):
+        unusual = [c.day for c in anomalies.anomalies(checks)]
+        chart_list = (revenue_chart(revenue, unusual),)
+    return DigestContent(
+        period=period,
+        revenue=revenue,
+        day_checks=tuple(checks),
+        anomaly_settings=settings,
+        experiments=tuple(lines),
+        experiments_error=experiments_error,
+        more_experiments=more,
+        retention=retention,
+        retention_error=retention_error,
+        freshness=freshness,
+        charts=chart_list,
+    )
+
+
+def _day_checks(
+    kpi: KpiService, week: DateWindow, settings: anomalies.AnomalySettings
+) -> list[anomalies.DayCheck]:
+    """Daily revenue of the week and the ``history_weeks`` before it, through the service."""
+    start = week.start - timedelta(weeks=settings.history_weeks)
+    history = DateWindow(start, week.end, f"{settings.history_weeks + 1} weeks", "days")
+    answer = kpi.answer(RevenueQuestion(history, previous_window(history)))
+    if not isinstance(answer, RevenueAnswer):
+        return []
+    series = daily_series(answer.report.current.daily)
+    return anomalies.check_days(series, week.dates(), settings)
+
+
+def daily_series(daily: pd.DataFrame) -> dict[date, float]:
+    return {day: float(rev) for day, rev in zip(daily["day"], daily["revenue"], strict=True)}
+
+
+def _experiments(kpi: KpiService, week: DateWindow) -> tuple[list[ExperimentLine], int, str | None]:
+    listing = kpi.answer(ExperimentQuestion(None))
+    if isinstance(listing, ErrorAnswer):
+        return [], 0, listing.message
+    assert isinstance(listing, ExperimentListAnswer)
+    running = [e for e in listing.experiments if _ran_during(e, week)]
+    lines: list[ExperimentLine] = []
+    for info in running[:MAX_EXPERIMENTS]:
+        answer = kpi.answer(ExperimentQuestion(info.experiment_id))
+        if not isinstance(answer, ExperimentAnswer):
+            message = answer.message if isinstance(answer, ErrorAnswer) else "no result"
+            lines.append(
+                ExperimentLine(info.experiment_id, "error", message, info.users, False, None)
+            )
+            continue
+        result = answer.result
+        lines.append(
+            ExperimentLine(
+                experiment_id=info.experiment_id,
+                verdict_kind=result.verdict_kind,
+                verdict=result.verdict,
+                users=info.users,
+                srm_flagged=result.srm.flagged,
+                srm_p_value=result.srm.p_value,
+            )
+        )
+    return lines, max(0, len(running) - MAX_EXPERIMENTS), None
+
+
+def _ran_during(info, week: DateWindow) -> bool:
+    """Running = had exposures during the reported week."""
+    first, last = info.first_assigned_at, info.last_assigned_at
+    if first is None or last is None:
+        return False
+    return first.date() <= week.end and last.date() >= week.start
+
+
+def _retention(kpi: KpiService, period: DigestPeriod) -> tuple[Week1Retention | None, str | None]:
+    # Cohorts after as_of are in the mart when the digest is for a past week; ask for
+    # enough cohorts to reach back past them.
+    weeks_back = max(0, (kpi.today() - period.as_of).days // 7 + 1)
+    cohorts = min(MAX_RETENTION_COHORTS, RETENTION_COHORTS + weeks_back)
+    answer = kpi.answer(RetentionQuestion(cohorts))
+    if isinstance(answer, ErrorAnswer):
+        return None, answer.message
+    assert isinstance(answer, RetentionAnswer)
+    result = week1_vs_baseline(answer.report.cells, period.week.end)
+    if result is None:
+        return None, "Not enough complete signup cohorts yet to compare week-1 retention."
+    return result, None
+
+
+def week1_vs_baseline(
+    cells: pd.DataFrame, week_end: date, baseline: int = BASELINE_COHORTS
+) -> Week1Retention | None:
+    """Latest cohort whose week 1 ended by ``week_end`` vs the pooled ``baseline``
+    cohorts before it (weighted by size, as ``bot.core.retention`` pools). Pure."""
+    at_week1 = cells[cells["week_n"] == 1].copy()
+    if at_week1.empty:
+        return None
+    at_week1["cohort_day"] = [pd.Timestamp(c).date() for c in at_week1["cohort_week"]]
+    # Week 1 of a cohort starting on Monday M is M+7 .. M+13.
+    complete = at_week1[[d + timedelta(days=13) <= week_end for d in at_week1["cohort_day"]]]
+    complete = complete.sort_values("cohort_day")
+    if len(complete) < 2:
+        return None
+    latest = complete.iloc[-1]
+    before = complete.iloc[:-1].tail(baseline)
+    size, active = int(latest["cohort_size"]), int(latest["active_users"])
+    base_size, base_active = int(before["cohort_size"].sum()), int(before["active_users"].sum())
+    return Week1Retention(
+        cohort_week=latest["cohort_day"],
+        cohort_size=size,
+        active_users=active,
+        baseline_cohorts=len(before),
+        baseline_size=base_size,
+        baseline_active=base_active,
+        p_value=two_proportion_test(active, size, base_active, base_size),
+    )
+
+
+def revenue_chart(answer: RevenueAnswer, unusual_days: list[date]) -> Chart:
+    """The week's daily revenue over the week before, unusual days ringed."""
+    current, previous = answer.report.current, answer.report.previous
+    title = (
+        f"Revenue {_span(current.window)}: {fmt.money(current.revenue)} "
+        f"({fmt.pct(previous.revenue.delta_pct)} vs previous week)"
+    )
+    png = charts.revenue_chart(
+        current.daily[["day", "revenue"]].reset_index(drop=True),
+        previous.baseline.daily[["day", "revenue"]].reset_index(drop=True),
+        title=title,
+        current_label=_span(current.window),
+        previous_label=_span(previous.baseline.window),
+        highlight_days=unusual_days,
+    )
+    return Chart("revenue", title, png)
+
+
+def _span(window: DateWindow) -> str:
+    if window.start.year != window.end.year:
+        return f"{window.start:%b %d, %Y} – {window.end:%b %d, %Y}"
+    if window.start.month == window.end.month:
+        return f"{window.start:%b %d} – {window.end:%d, %Y}"
+    return f"{window.start:%b %d} – {window.end:%b %d, %Y}"
