@@ -150,4 +150,3 @@ def _timezone(name: str) -> ZoneInfo:
         return ZoneInfo(name.strip() or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(f"KPI_TIMEZONE is not a known IANA time zone: {name!r}.") from None
-

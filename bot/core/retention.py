@@ -97,7 +97,9 @@ def week_trend(
     recent_rate = pooled(recent_rows, week_n)
     baseline_rate = pooled(baseline_rows, week_n)
     test = two_proportion_test(
-        recent_rate.active_users, recent_rate.users, baseline_rate.active_users,
+        recent_rate.active_users,
+        recent_rate.users,
+        baseline_rate.active_users,
         baseline_rate.users,
     )
     return Trend(week_n, recent_rate, baseline_rate, test, alpha)

@@ -52,6 +52,3 @@ def _plain(text: str) -> str:
     for marker in ("*", "`"):
         text = text.replace(marker, "")
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-

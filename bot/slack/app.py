@@ -43,9 +43,20 @@ HANDLERS: dict[type, Callable[[CommandContext, Any], None]] = {
     DigestCommand: digest.handle,
 }
 LISTENER_THREADS = 16
+# Answers run on their own pool. Bolt acks only once a listener thread picks the request
+# up, so if listeners did the work a burst (20 at once) left acks queued behind answers,
+# close to Slack's 3 s; listeners now only ack and hand over, and stay free to ack.
+WORK_THREADS = 8
 
 
-def build_app(settings: Settings, services: Services, client: WebClient | None = None) -> App:
+def build_app(
+    settings: Settings,
+    services: Services,
+    client: WebClient | None = None,
+    work: ThreadPoolExecutor | None = None,
+) -> App:
+    """``work`` runs the answers (everything after the ack); pass your own to be able to
+    wait for in-flight answers at shutdown (``work.shutdown(wait=True)``)."""
     client = client or message_client(settings.slack_bot_token, settings.slack_api_url)
     app = App(
         client=client,
@@ -54,11 +65,21 @@ def build_app(settings: Settings, services: Services, client: WebClient | None =
             max_workers=LISTENER_THREADS, thread_name_prefix="kpi-listener"
         ),
     )
-    register(app, services, SlackSender(client), SeenRequests())
+    register(app, services, SlackSender(client), SeenRequests(), work or work_pool())
     return app
 
 
-def register(app: App, services: Services, sender: SlackSender, seen: SeenRequests) -> None:
+def work_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="kpi-work")
+
+
+def register(
+    app: App,
+    services: Services,
+    sender: SlackSender,
+    seen: SeenRequests,
+    work: ThreadPoolExecutor | None = None,
+) -> None:
     @app.command("/kpi")
     def kpi_command(ack: Ack, command: dict, respond: Respond) -> None:
         ack()
@@ -72,7 +93,14 @@ def register(app: App, services: Services, sender: SlackSender, seen: SeenReques
             sender=sender,
             services=services,
         )
-        run_command(ctx, command.get("text", ""))
+        text = command.get("text", "")
+        if work is None:
+            run_command(ctx, text)
+            return
+        try:
+            work.submit(run_command, ctx, text)
+        except RuntimeError:  # the pool is shutting down: answer here, never drop an acked command
+            run_command(ctx, text)
 
 
 def run_command(ctx: CommandContext, text: str) -> None:

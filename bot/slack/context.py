@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Respond
 
-from bot.render.blocks import answer_blocks, answer_text, section
+from bot.render.blocks import answer_blocks, answer_text, fit, section
 from bot.service import Answer, ErrorAnswer, KpiService
 from bot.settings import Settings
 from bot.slack.sender import NOT_A_MEMBER, SlackSender
@@ -22,6 +22,15 @@ INVITE_HINT = (
     ":wave: I'm not a member of this channel, so I can't post the answer and chart here. "
     "Invite me with `/invite @kpi-bot` and ask again. Here are the figures, just for you:"
 )
+# Where the bot can't post for other reasons than membership (Slack's error codes).
+CANT_POST_HINTS = {
+    "channel_not_found": (
+        ":wave: I can't post in this conversation (a direct message between other people, "
+        "or a private channel I'm not in). Ask in a channel I'm in, or message me directly. "
+        "Here are the figures, just for you:"
+    ),
+    "is_archived": "This channel is archived, so I can't post here. The figures, just for you:",
+}
 
 
 @dataclass
@@ -48,20 +57,20 @@ class CommandContext:
 
     def reply_private(self, answer: Answer) -> None:
         """An ephemeral reply through response_url (works in any channel, no membership)."""
-        self.respond(
-            blocks=answer_blocks(answer),
-            text=answer_text(answer),
-            response_type="ephemeral",
-            replace_original=False,
-        )
+        self.reply_blocks_private(answer_blocks(answer), answer_text(answer))
 
     def reply_blocks_private(self, blocks: list[dict], text: str) -> None:
-        self.respond(blocks=blocks, text=text, response_type="ephemeral", replace_original=False)
+        response = self.respond(
+            blocks=blocks, text=text, response_type="ephemeral", replace_original=False
+        )
+        # An expired or over-used response_url is the one failure the user can't be told
+        # about; at least the log says so.
+        status = getattr(response, "status_code", 200)
+        if status != 200:
+            log.warning("response_url refused the reply (HTTP %s)", status)
 
     def say_private(self, text: str) -> None:
-        self.respond(
-            blocks=[section(text)], text=text, response_type="ephemeral", replace_original=False
-        )
+        self.reply_blocks_private([section(text)], text)
 
     def publish(self, answer: Answer) -> None:
         """Post an answer in the channel; errors and refusals go privately to the asker."""
@@ -70,12 +79,8 @@ class CommandContext:
             return
         result = self.sender.post_answer(self.channel_id, answer)
         if result.error in NOT_A_MEMBER:
-            self.respond(
-                blocks=[section(INVITE_HINT), *answer_blocks(answer)][:50],
-                text=INVITE_HINT,
-                response_type="ephemeral",
-                replace_original=False,
-            )
+            hint = CANT_POST_HINTS.get(result.error, INVITE_HINT)
+            self.reply_blocks_private(fit([section(hint), *answer_blocks(answer)]), hint)
         elif result.error:
             self.say_private(
                 f":warning: Slack didn't accept the answer (`{result.error}`). "

@@ -41,9 +41,10 @@ class DuckDBWarehouse:
         self._lock = threading.Lock()
         self._conn: duckdb.DuckDBPyConnection | None = None
         self._identity: tuple[int, int] | None = None
-        # The connection replaced by a swap; closed at the next swap, when nothing can
-        # still be reading from it.
-        self._retired: duckdb.DuckDBPyConnection | None = None
+        # Connections replaced by a swap, closed once no query is running on them (two
+        # swaps during one long query must not close it under that query).
+        self._retired: list[duckdb.DuckDBPyConnection] = []
+        self._in_flight: dict[int, int] = {}  # id(connection) -> queries running on it
         # The file is ATTACHed under its stem (see _open); queries name the marts through it.
         self._catalog = '"' + self.path.stem.replace('"', '""') + '"'
 
@@ -51,7 +52,19 @@ class DuckDBWarehouse:
         params = params or {}
         sql, expected = render_query(name, f"{self._catalog}.{MARTS_SCHEMA}", param_style="$")
         check_params(name, expected, params)
-        cursor = self._connection().cursor()
+        conn = self._acquire()
+        try:
+            return self._run_on(conn, name, sql, params)
+        finally:
+            self._release(conn)
+
+    def _run_on(
+        self, conn: duckdb.DuckDBPyConnection, name: str, sql: str, params: dict[str, Any]
+    ) -> pd.DataFrame:
+        try:
+            cursor = conn.cursor()
+        except duckdb.Error as err:
+            raise WarehouseError(f"The warehouse couldn't answer ({type(err).__name__}).") from err
         timer = threading.Timer(self.timeout_s, cursor.interrupt)
         started = time.perf_counter()
         timer.start()
@@ -78,15 +91,34 @@ class DuckDBWarehouse:
         )
         return frame
 
-    def _connection(self) -> duckdb.DuckDBPyConnection:
+    def _acquire(self) -> duckdb.DuckDBPyConnection:
+        """The connection to the file now at ``path``, counted as in use until released."""
         identity = self._file_identity()
         with self._lock:
             if self._conn is None or identity != self._identity:
                 conn = self._open()
-                if self._retired is not None:
-                    self._retired.close()
-                self._retired, self._conn, self._identity = self._conn, conn, identity
+                if self._conn is not None:
+                    self._retired.append(self._conn)
+                self._conn, self._identity = conn, identity
+                self._close_idle_retired()
+            key = id(self._conn)
+            self._in_flight[key] = self._in_flight.get(key, 0) + 1
             return self._conn
+
+    def _release(self, conn: duckdb.DuckDBPyConnection) -> None:
+        with self._lock:
+            key = id(conn)
+            self._in_flight[key] -= 1
+            if not self._in_flight[key]:
+                del self._in_flight[key]
+            self._close_idle_retired()
+
+    def _close_idle_retired(self) -> None:
+        busy = [c for c in self._retired if id(c) in self._in_flight]
+        for conn in self._retired:
+            if id(conn) not in self._in_flight:
+                conn.close()
+        self._retired = busy
 
     def _file_identity(self) -> tuple[int, int]:
         try:
@@ -123,8 +155,8 @@ class DuckDBWarehouse:
 
     def close(self) -> None:
         with self._lock:
-            for conn in (self._conn, self._retired):
+            for conn in [self._conn, *self._retired]:
                 if conn is not None:
                     conn.close()
-            self._conn = self._retired = None
+            self._conn, self._retired = None, []
             self._identity = None
