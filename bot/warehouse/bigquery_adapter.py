@@ -18,6 +18,7 @@ import concurrent.futures
 import logging
 import re
 import time
+import warnings
 from datetime import date, datetime
 from typing import Any
 
@@ -39,6 +40,14 @@ from bot.warehouse.base import (
 )
 
 log = logging.getLogger("bot.warehouse")
+
+# google-cloud-bigquery 3.x nudges towards pandas-gbq on every to_dataframe(); the marts'
+# results are a few hundred rows, and pandas-gbq would change the column types we return.
+warnings.filterwarnings(
+    "ignore",
+    message="Retrieving DataFrames via google-cloud-bigquery is deprecated",
+    category=PendingDeprecationWarning,
+)
 
 JOB_LABELS = {"app": "kpi-bot"}
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_.-]+$")
