@@ -11,8 +11,16 @@ from bot.core import format as fmt
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(0.0, "$0.00"), (99.5, "$99.50"), (1234.4, "$1,234"), (12_345.0, "$12.3k"),
-     (1_234_567.0, "$1.23M"), (-2500.0, "-$2,500"), (None, "n/a"), (math.nan, "n/a")],
+    [
+        (0.0, "$0.00"),
+        (99.5, "$99.50"),
+        (1234.4, "$1,234"),
+        (12_345.0, "$12.3k"),
+        (1_234_567.0, "$1.23M"),
+        (-2500.0, "-$2,500"),
+        (None, "n/a"),
+        (math.nan, "n/a"),
+    ],
 )
 def test_money(value: float | None, expected: str) -> None:
     assert fmt.money(value) == expected

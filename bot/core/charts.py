@@ -33,6 +33,7 @@ from matplotlib.colors import Normalize, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.markers import TICKDOWN
 from matplotlib.textpath import text_to_path
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 from matplotlib.transforms import ScaledTranslation
@@ -448,8 +449,24 @@ def build_revenue_figure(
         ax.set_xticks(ticks, [f"Day {offset + 1}" for offset in ticks])
         ax.set_xlabel("Day of window", fontsize=LABEL_PT, color=INK)
     if not long_window:
-        ax.xaxis.set_minor_locator(FixedLocator(range(n_days)))
-        ax.tick_params(axis="x", which="minor", length=2.5, color="#BBBBBB")
+        # A small grey mark under every day, drawn as one marker collection rather than
+        # as minor ticks: matplotlib builds a Tick (five artists) per minor tick, which
+        # cost ~20 ms of CPU per 30-day chart, a fifth of its rendering time. Same look:
+        # the minor-tick marker (TICKDOWN), 2.5 pt long, 0.6 pt wide, none under a major.
+        major = set(ticks)
+        days = [x for x in range(n_days) if x not in major]
+        ax.scatter(
+            days,
+            [0.0] * len(days),
+            s=2.5**2,
+            marker=TICKDOWN,
+            c="#BBBBBB",
+            linewidths=0.6,
+            transform=ax.get_xaxis_transform(),
+            clip_on=False,
+            zorder=2.01,
+            gid="day-marks",
+        )
     ax.set_ylabel("Revenue per day", fontsize=LABEL_PT, color=INK)
 
     if current_points and highlight_days:

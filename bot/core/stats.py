@@ -36,7 +36,10 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from scipy import stats as sps
+# scipy.special, not scipy.stats: the same functions scipy.stats' norm, t and chi2 call
+# underneath (ndtr, ndtri, stdtr, stdtrit, chdtrc), for ~0.5 s less CPU at import, which
+# every cold start and every `python -m bot ask` pays.
+from scipy import special
 
 from bot.core import format as fmt
 
@@ -182,7 +185,7 @@ class ExperimentResult:
 
 def _z_quantile(level: float) -> float:
     """The two-sided critical value for a confidence level, e.g. 1.96 for 0.95."""
-    return float(sps.norm.ppf(1 - (1 - level) / 2))
+    return float(special.ndtri(1 - (1 - level) / 2))
 
 
 def _valid_counts(x: int, n: int) -> bool:
@@ -217,7 +220,7 @@ def pooled_z_test(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float] | N
     if not variance > 0:
         return None
     z = (x1 / n1 - x2 / n2) / math.sqrt(variance)
-    return z, float(2 * sps.norm.sf(abs(z)))
+    return z, float(2 * special.ndtr(-abs(z)))
 
 
 def two_proportion_test(x1: int, n1: int, x2: int, n2: int) -> float | None:
@@ -272,8 +275,8 @@ def welch_test(treatment: VariantData, control: VariantData, level: float) -> Re
     # written with shares of se² so tiny variances can't underflow to 0 / 0.
     share_t, share_c = se2_t / se2, se2_c / se2
     df = 1 / (share_t**2 / (n_t - 1) + share_c**2 / (n_c - 1))
-    p = float(2 * sps.t.sf(abs(t), df))
-    q = float(sps.t.ppf(1 - (1 - level) / 2, df))
+    p = float(2 * special.stdtr(df, -abs(t)))
+    q = float(special.stdtrit(df, 1 - (1 - level) / 2))
     return RevenueTest(diff, Interval(diff - q * se, diff + q * se, level), t, df, p)
 
 
@@ -300,7 +303,7 @@ def minimum_detectable_effect(
     None when the control rate is 0 or 1 (no variance to scale by) or an arm is empty."""
     if n_c <= 0 or n_t <= 0 or not 0 < p_c < 1:
         return None
-    z_sum = _z_quantile(1 - alpha) + float(sps.norm.ppf(power))
+    z_sum = _z_quantile(1 - alpha) + float(special.ndtri(power))
     return z_sum * math.sqrt(p_c * (1 - p_c) * (1 / n_c + 1 / n_t))
 
 
@@ -312,7 +315,7 @@ def users_needed_per_arm(p_c: float, p_t: float, alpha: float, power: float) -> 
     variance = p_c * (1 - p_c) + p_t * (1 - p_t)
     if delta == 0 or not variance > 0:
         return None
-    z_sum = _z_quantile(1 - alpha) + float(sps.norm.ppf(power))
+    z_sum = _z_quantile(1 - alpha) + float(special.ndtri(power))
     return math.ceil(z_sum**2 * variance / delta**2)
 
 
@@ -347,7 +350,7 @@ def srm_check(variants: Sequence[VariantData], settings: ExperimentSettings) -> 
     weight_sum = sum(weights.values())
     expected = {name: total * weights[name] / weight_sum for name in observed}
     chi2 = sum((observed[k] - expected[k]) ** 2 / expected[k] for k in observed)
-    p = float(sps.chi2.sf(chi2, len(observed) - 1))
+    p = float(special.chdtrc(len(observed) - 1, chi2))
     return SrmCheck(chi2, p, p < settings.srm_threshold, observed, expected, None)
 
 

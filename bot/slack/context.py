@@ -81,10 +81,21 @@ class CommandContext:
         if result.error in NOT_A_MEMBER:
             hint = CANT_POST_HINTS.get(result.error, INVITE_HINT)
             self.reply_blocks_private(fit([section(hint), *answer_blocks(answer)]), hint)
+        elif result.error == "transport_error":
+            # A timeout or dropped connection: Slack may have posted it; we don't repost.
+            self.say_private(
+                ":warning: Slack didn't confirm the answer in time, so it may or may not be "
+                "in the channel. Look there before asking again; I won't post it twice."
+            )
         elif result.error:
             self.say_private(
                 f":warning: Slack didn't accept the answer (`{result.error}`). "
                 "Nothing was posted; please try again in a minute."
+            )
+        elif result.upload_errors == ["transport_error"]:
+            self.say_private(
+                ":warning: The answer is posted, but Slack didn't confirm the chart upload "
+                "in time; it may still appear. The figures in the message are complete."
             )
         elif result.upload_errors:
             self.say_private(

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from urllib.error import HTTPError
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -118,7 +119,15 @@ class SlackSender:
             log.warning("files_upload_v2 failed: %s", error)
             result.upload_errors.append(error)
             return
-        except OSError as err:
+        except HTTPError as err:  # the bytes POST to the upload URL answered an error
+            log.warning("files_upload_v2 upload URL answered HTTP %s", err.code)
+            result.upload_errors.append(f"http_{err.code}")
+            return
+        except SlackRequestError:  # the upload URL answered, but not 200
+            log.warning("files_upload_v2 upload URL refused the file")
+            result.upload_errors.append("upload_refused")
+            return
+        except OSError as err:  # a timeout or dropped connection: it may have gone through
             log.warning("files_upload_v2 transport error: %s", type(err).__name__)
             result.upload_errors.append("transport_error")
             return

@@ -61,10 +61,19 @@ def wsgi_app(
         if path == HEALTH_PATH:
             return _json(start_response, "200 OK", {"ok": True})
         if path == EVENTS_PATH and slack is not None:
+            if not _timestamp_is_integer(environ):
+                # slack_sdk's verifier would raise on int() (a 500 and a traceback per
+                # request); such a request can't be verified, so it is refused the same way.
+                return _json(start_response, "401 Unauthorized", {"ok": False})
             return slack(environ, start_response)
         return _json(start_response, "404 Not Found", {"ok": False, "error": "not_found"})
 
     return application
+
+
+def _timestamp_is_integer(environ: dict) -> bool:
+    value = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "").strip()
+    return value.isascii() and value.isdigit()  # int() refuses "²", which isdigit() allows
 
 
 def _json(start_response: StartResponse, status: str, body: dict) -> list[bytes]:

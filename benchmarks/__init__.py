@@ -1,0 +1,1 @@
+"""Benchmarks for kpi-bot: ``python -m benchmarks.<name> [--quick]`` (see README.md)."""
