@@ -126,7 +126,7 @@ def serve(settings: Settings, host: str, port: int) -> int:
             return _serve_socket_mode(app, settings, host, port)
         server = make_http_server(app, host, port)
         log.warning("kpi-bot listening on http://%s:%s%s", host, server.effective_port, EVENTS_PATH)
-        _stop_on_sigterm(server.close)
+        _stop_on_sigterm(lambda: _close_after_inflight(server))
         server.run()
         return 0
     finally:
@@ -151,6 +151,13 @@ def _serve_socket_mode(app: App, settings: Settings, host: str, port: int) -> in
 def _start_digest(settings: Settings, services: Services, app: App) -> DigestScheduler:
     """The weekly digest scheduler runs inside the serving process (state in KPI_STATE_DB)."""
     return start_digest(settings, services, app.client)
+
+
+def _close_after_inflight(server, timeout_s: float = 5.0) -> None:
+    """Let waitress's worker threads finish the responses they are writing, then close
+    the sockets: closing first makes a worker write to a closed descriptor (EBADF)."""
+    server.task_dispatcher.shutdown(cancel_pending=False, timeout=timeout_s)
+    server.close()
 
 
 def _reason(err: OSError) -> str:
