@@ -198,7 +198,7 @@ def running_bot(
     from bot.settings import Settings
     from bot.slack.app import build_app
     from bot.slack.context import Services
-    from bot.slack.server import make_http_server
+    from bot.slack.server import make_http_server, stop_http_server
     from bot.warehouse.base import MartReader
     from bot.warehouse.duckdb_adapter import DuckDBWarehouse
 
@@ -220,7 +220,7 @@ def running_bot(
     finally:
         # Let the HTTP threads finish (and exit) before the sockets close under them.
         server.task_dispatcher.shutdown()
-        server.close()
+        stop_http_server(server)  # closes inside the server's own loop, not under select()
         thread.join(timeout=5)
         warehouse.close()
 
