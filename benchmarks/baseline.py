@@ -47,6 +47,7 @@ from benchmarks.common import (
     run_python,
     summary,
     table,
+    timed_ask,
     timed_service,
     write_result,
 )
@@ -155,7 +156,6 @@ def check_same_answers(bot_db: Path, views_db: Path) -> list[str]:
 
 
 def bench(bot_db: Path, views_db: Path, rounds: int, warmup: int) -> dict[str, Any]:
-    from bot.service import ErrorAnswer
 
     engines = {"bot": timed_service(bot_db), "views": timed_service(views_db, timeout_s=300)}
     samples = {e: {q: {"total": [], "query": []} for q in QUESTIONS} for e in engines}
@@ -163,14 +163,7 @@ def bench(bot_db: Path, views_db: Path, rounds: int, warmup: int) -> dict[str, A
         order = ("bot", "views") if i % 2 == 0 else ("views", "bot")
         for question in QUESTIONS:
             for engine in order:
-                service, warehouse = engines[engine]
-                warehouse.take()
-                started = time.perf_counter()
-                answer = service.ask(question)
-                total = time.perf_counter() - started
-                query, _ = warehouse.take()
-                if isinstance(answer, ErrorAnswer):
-                    raise SystemExit(f"{engine}: {question!r} failed: {answer.message}")
+                total, query = timed_ask(*engines[engine], question, engine)
                 if i >= warmup:
                     samples[engine][question]["total"].append(total)
                     samples[engine][question]["query"].append(query)

@@ -138,6 +138,23 @@ def timed_service(db: Path, *, timeout_s: float = 60.0):
     return KpiService(MartReader(warehouse), clock=bench_clock), warehouse
 
 
+def timed_ask(
+    service: Any, warehouse: TimingWarehouse, question: str, who: str
+) -> tuple[float, float]:
+    """(whole answer, warehouse part) in seconds for one question; an error answer stops
+    the benchmark, since its timing would be meaningless."""
+    from bot.service import ErrorAnswer
+
+    warehouse.take()
+    started = time.perf_counter()
+    answer = service.ask(question)
+    total = time.perf_counter() - started
+    query, _ = warehouse.take()
+    if isinstance(answer, ErrorAnswer):
+        raise SystemExit(f"{who}: {question!r} failed: {answer.message}")
+    return total, query
+
+
 def chart_renderer(answer: Any) -> Callable[[], Any]:
     """Re-render the answer's chart through the service's public chart functions."""
     from bot import service

@@ -44,6 +44,7 @@ from benchmarks.common import (
     run_python,
     summary,
     table,
+    timed_ask,
     timed_service,
     warehouse_dir,
     write_result,
@@ -160,7 +161,6 @@ def prepare(users: int, previous: dict[str, Any] | None, reuse: bool) -> dict[st
 
 
 def latency(entries: list[dict[str, Any]], rounds: int) -> dict[int, dict[str, Any]]:
-    from bot.service import ErrorAnswer
 
     ready = [e for e in entries if "skipped" not in e]
     services = {e["users"]: timed_service(Path(e["db"])) for e in ready}
@@ -168,13 +168,7 @@ def latency(entries: list[dict[str, Any]], rounds: int) -> dict[int, dict[str, A
     for i in range(rounds + 2):
         for users, (service, warehouse) in services.items():
             for question in QUESTIONS:
-                warehouse.take()
-                started = time.perf_counter()
-                answer = service.ask(question)
-                total = time.perf_counter() - started
-                query, _ = warehouse.take()
-                if isinstance(answer, ErrorAnswer):
-                    raise SystemExit(f"{users:,} users: {question!r} failed: {answer.message}")
+                total, query = timed_ask(service, warehouse, question, f"{users:,} users")
                 if i >= 2:  # two warm-up rounds
                     samples[users][question]["total"].append(total)
                     samples[users][question]["query"].append(query)
