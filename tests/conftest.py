@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+
+from tests.slack_double import SlackDouble
 
 
 @pytest.fixture(autouse=True)
@@ -36,3 +39,13 @@ def built_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     generate(path, users=DEMO_USERS, seed=DEMO_SEED, end=DEMO_END)
     build(path)
     return path
+
+
+@pytest.fixture
+def slack(request: pytest.FixtureRequest) -> Iterator[SlackDouble]:
+    """A local Slack Web API double on a loopback port, expecting the test module's
+    ``TOKEN``; the double must not have failed on its own by the end of the test."""
+    token = getattr(request.module, "TOKEN", "xoxb-test-not-a-real-token")
+    with SlackDouble(token=token) as double:
+        yield double
+        assert double.errors == [], "the double itself failed"

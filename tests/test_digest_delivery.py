@@ -21,7 +21,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.digest.content import DigestContent, gather_content
+from bot.digest.content import DigestContent
 from bot.digest.schedule import DigestPeriod, naive_utc
 from bot.digest.service import DigestService, RetryPolicy
 from bot.digest.store import FAILED, SENT, DigestStore, state_engine
@@ -30,6 +30,7 @@ from bot.slack.sender import SlackSender, message_client
 from bot.warehouse.base import MartReader
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse
 from tests.conftest import DEMO_END
+from tests.digest_support import cached_content
 from tests.slack_double import SlackDouble
 
 TOKEN = "xoxb-test-digest"
@@ -67,23 +68,7 @@ def kpi(built_db: Path) -> Iterator[KpiService]:
 
 @pytest.fixture(scope="module")
 def content_for(kpi: KpiService) -> Callable[[DigestPeriod], DigestContent]:
-    cache: dict[str, DigestContent] = {}
-    lock = threading.Lock()
-
-    def build(period: DigestPeriod) -> DigestContent:
-        with lock:
-            if period.key not in cache:
-                cache[period.key] = gather_content(kpi, period)
-            return cache[period.key]
-
-    return build
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackDouble]:
-    with SlackDouble(token=TOKEN) as double:
-        yield double
-        assert double.errors == []
+    return cached_content(kpi)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 import time_machine
 from sqlalchemy import MetaData, Table, select
 
-from bot.digest.content import DigestContent, gather_content
+from bot.digest.content import DigestContent
 from bot.digest.runtime import JOB_ID, JOBS_TABLE, DigestScheduler, scheduled_digest
 from bot.digest.schedule import (
     DigestPeriod,
@@ -34,6 +34,7 @@ from bot.slack.sender import SlackSender, message_client
 from bot.warehouse.base import MartReader
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse
 from tests.conftest import DEMO_END
+from tests.digest_support import cached_content
 from tests.slack_double import SlackDouble
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -129,24 +130,8 @@ def content_for(built_db: Path) -> Iterator[Callable[[DigestPeriod], DigestConte
         timezone=BERLIN,
         clock=lambda: naive_utc(FIRE),
     )
-    cache: dict[str, DigestContent] = {}
-    lock = threading.Lock()
-
-    def build(period: DigestPeriod) -> DigestContent:
-        with lock:
-            if period.key not in cache:
-                cache[period.key] = gather_content(kpi, period)
-            return cache[period.key]
-
-    yield build
+    yield cached_content(kpi)
     kpi.reader.warehouse.close()
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackDouble]:
-    with SlackDouble(token=TOKEN) as double:
-        yield double
-        assert double.errors == []
 
 
 @pytest.fixture

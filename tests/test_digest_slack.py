@@ -12,8 +12,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from bot.digest.schedule import naive_utc
 from bot.digest.service import DigestService
 from bot.digest.store import DigestStore
@@ -94,13 +92,6 @@ def command(slack: SlackDouble, url: str, text: str, channel: str = CHANNEL):
         timeout=60,
     )
     return replies[0]
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackDouble]:
-    with SlackDouble(token=TOKEN) as double:
-        yield double
-        assert double.errors == []
 
 
 def test_preview_is_private_and_equals_the_posted_digest(slack, built_db, tmp_path) -> None:

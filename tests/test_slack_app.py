@@ -157,13 +157,6 @@ def running_bot(slack: SlackDouble, kpi: KpiService, **settings: Any) -> Iterato
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackDouble]:
-    with SlackDouble(token=TOKEN) as double:
-        yield double
-        assert double.errors == [], "the double itself failed"
-
-
-@pytest.fixture
 def bot(slack: SlackDouble, built_db: Path) -> Iterator[Bot]:
     with running_bot(slack, service_for(built_db)) as running:
         yield running

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from urllib.parse import parse_qs
 
 import pytest
@@ -26,13 +25,6 @@ TOKEN = "xoxb-test-not-a-real-token"
 SECRET = "test-signing-secret"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # every byte value: no text decoding
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*$1,234* last 7 days"}}
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackDouble]:
-    with SlackDouble(token=TOKEN) as double:
-        yield double
-        assert double.errors == []
 
 
 @pytest.fixture
