@@ -475,14 +475,16 @@ def test_server_error_on_post_is_not_retried_and_the_user_is_told(bot: Bot) -> N
 
 
 def test_failed_chart_upload_keeps_the_message_and_says_so(bot: Bot) -> None:
-    bot.slack.server_error_next(UPLOAD_URL, status=500)
+    bot.slack.server_error_next(UPLOAD_URL, status=500, times=None)
 
     sent = bot.ask("revenue last 7 days")
     reply = bot.private_reply(sent)
 
     assert header_of(bot.channel_message()) == "Revenue · last 7 days"
-    assert "the chart couldn't be uploaded" in reply.all_text
+    assert "the chart couldn't be uploaded" in reply.all_text and "http_500" in reply.all_text
+    assert len(bot.slack.calls(UPLOAD_URL)) == 3  # retried with fresh uploads, then given up
     assert bot.slack.uploads() == []
+    bot.slack.clear_faults()
 
 
 # --------------------------------------------------------------------------- request security

@@ -3,14 +3,14 @@
 Everything runs through the production wiring (signed command → waitress → Bolt → the
 real WebClient) against the Slack double's failure controls. What the Slack app tests
 (``tests/test_slack_app.py``) already cover is not repeated here: one 429 on
-``chat.postMessage``, a 5xx on ``chat.postMessage``, a 5xx on the upload URL, and
-``not_in_channel`` for a channel the bot isn't in.
+``chat.postMessage``, a 5xx on ``chat.postMessage``, a 5xx on the upload URL that never
+lifts, and ``not_in_channel`` for a channel the bot isn't in.
 
 Added here: Retry-After honoured on every repeat, a rate limit that never lifts,
-5xx/429 on the upload API calls (retried, one file), a post that times out after Slack
-took it (not reposted; the user isn't told "nothing was posted"), ``not_in_channel``
-from Slack on a channel the bot thought it was in, and chart completion failing or
-timing out after the message went out (the message is never reposted).
+5xx/429 on the upload API calls and on the upload URL (retried, one file), a post that
+times out after Slack took it (not reposted; the user isn't told "nothing was posted"),
+``not_in_channel`` from Slack on a channel the bot thought it was in, and chart
+completion failing or timing out after the message went out (never reposted).
 """
 
 from __future__ import annotations
@@ -161,6 +161,28 @@ def test_upload_api_5xx_and_429_are_retried_and_the_chart_shared_once(built_db: 
         assert upload.data is not None and upload.data.startswith(b"\x89PNG")
         assert headers(bot.slack.messages("chat.postMessage")) == ["Experiment · checkout_redesign"]
         assert [m.response_url_name for m in bot.slack.messages(RESPONSE_URL)] == ["cmd-2"]
+
+
+def test_upload_url_5xx_and_429_get_a_fresh_upload_and_one_shared_file(built_db: Path) -> None:
+    with bot_on(built_db) as bot:
+        bot.slack.server_error_next(UPLOAD_URL, status=503)
+        bot.slack.rate_limit_next(UPLOAD_URL, retry_after=1)
+
+        name = bot.ask("revenue last 7 days")
+        bot.shared()
+        bot.settle()
+
+        assert [c.status for c in bot.slack.calls(UPLOAD_URL)] == [503, 429, 200]
+        # Each retry asked for a new upload URL; only the last one was completed and shared.
+        assert len(bot.slack.calls("files.getUploadURLExternal")) == 3
+        assert len(bot.slack.calls("files.completeUploadExternal")) == 1
+        assert len(bot.slack.uploads(include_incomplete=True)) == 3
+        [upload] = bot.slack.uploads()
+        assert upload.data is not None and upload.data.startswith(b"\x89PNG")
+        assert headers(bot.slack.messages("chat.postMessage")) == ["Revenue · last 7 days"]
+        # The answer is whole, so the asker gets no private warning.
+        assert [m.response_url_name for m in bot.slack.messages(RESPONSE_URL)] == ["cmd-2"]
+        assert name == "cmd-1"
 
 
 def test_chart_completion_refused_after_the_message_is_not_reposted(built_db: Path) -> None:

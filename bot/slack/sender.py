@@ -4,12 +4,14 @@ Retries follow what is safe to repeat. A 429 means Slack did not take the reques
 every call retries it (honouring Retry-After). A 5xx or a dropped connection on
 ``chat.postMessage`` may have posted already, so that call is not retried; the upload
 steps of ``files_upload_v2`` can be repeated without a second visible file (the file
-is shared only by the final ``files.completeUploadExternal``), so they are.
+is shared only by the final ``files.completeUploadExternal``), so they are: the API
+calls by the client's retry handlers, a 5xx/429 on the bytes POST by a whole new upload.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from urllib.error import HTTPError
 
@@ -28,6 +30,10 @@ log = logging.getLogger("bot.slack")
 
 NOT_A_MEMBER = {"not_in_channel", "channel_not_found", "is_archived"}
 SLACK_TIMEOUT_S = 10
+# The bytes POST to the upload URL goes around the client's retry handlers; a 5xx/429
+# there is retried here with a whole new upload.
+UPLOAD_URL_ATTEMPTS = 3
+UPLOAD_URL_BACKOFF_S = 0.5
 
 
 def message_client(token: str | None, base_url: str) -> WebClient:
@@ -104,6 +110,22 @@ class SlackSender:
     def upload_chart(
         self, channel: str, chart: Chart, result: PostResult, thread_ts: str | None = None
     ) -> None:
+        for attempt in range(1, UPLOAD_URL_ATTEMPTS + 1):
+            try:
+                self._upload_once(channel, chart, result, thread_ts)
+                return
+            except _UploadFailed as failed:
+                # Refused bytes were never shared, so a fresh upload (new URL, new file id)
+                # can't show a second file; anything else may have gone through.
+                if not isinstance(failed, _UploadURLRefused) or attempt == UPLOAD_URL_ATTEMPTS:
+                    result.upload_errors.append(str(failed))
+                    return
+                time.sleep(UPLOAD_URL_BACKOFF_S * 2 ** (attempt - 1))
+
+    def _upload_once(
+        self, channel: str, chart: Chart, result: PostResult, thread_ts: str | None
+    ) -> None:
+        """One ``files_upload_v2``; raises _UploadURLRefused or _UploadFailed."""
         try:
             response = self.uploads.files_upload_v2(
                 channel=channel,
@@ -117,18 +139,24 @@ class SlackSender:
         except SlackApiError as err:
             error = str(err.response.get("error") or f"http_{err.response.status_code}")
             log.warning("files_upload_v2 failed: %s", error)
-            result.upload_errors.append(error)
-            return
+            raise _UploadFailed(error) from err
         except HTTPError as err:  # the bytes POST to the upload URL answered an error
             log.warning("files_upload_v2 upload URL answered HTTP %s", err.code)
-            result.upload_errors.append(f"http_{err.code}")
-            return
-        except SlackRequestError:  # the upload URL answered, but not 200
+            if err.code == 429 or err.code >= 500:
+                raise _UploadURLRefused(f"http_{err.code}") from err
+            raise _UploadFailed(f"http_{err.code}") from err
+        except SlackRequestError as err:  # the upload URL answered, but not 200
             log.warning("files_upload_v2 upload URL refused the file")
-            result.upload_errors.append("upload_refused")
-            return
+            raise _UploadFailed("upload_refused") from err
         except OSError as err:  # a timeout or dropped connection: it may have gone through
             log.warning("files_upload_v2 transport error: %s", type(err).__name__)
-            result.upload_errors.append("transport_error")
-            return
+            raise _UploadFailed("transport_error") from err
         result.file_ids += [f.get("id", "") for f in response.get("files", [])]
+
+
+class _UploadFailed(Exception):
+    """An upload that stopped for good; the message is the error shown to the user."""
+
+
+class _UploadURLRefused(_UploadFailed):
+    """The upload URL answered 5xx or 429: Slack didn't take the bytes (retryable)."""

@@ -20,7 +20,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
-from bot.digest.runtime import DigestScheduler, start_digest
+from bot.digest.runtime import start_digest
 from bot.service import KpiService
 from bot.settings import Settings, SettingsError
 from bot.slack.app import build_app, work_pool
@@ -120,7 +120,8 @@ def serve(settings: Settings, host: str, port: int) -> int:
             f"Couldn't reach Slack's Web API at SLACK_API_URL={settings.slack_api_url} "
             f"({_reason(err)}). Check the URL and the network."
         ) from err
-    scheduler = _start_digest(settings, services, app)
+    # The weekly digest scheduler runs inside the serving process (state in KPI_STATE_DB).
+    scheduler = start_digest(settings, services, app.client)
     try:
         if socket_mode:
             return _serve_socket_mode(app, settings, host, port)
@@ -146,11 +147,6 @@ def _serve_socket_mode(app: App, settings: Settings, host: str, port: int) -> in
     log.warning("kpi-bot connecting over Socket Mode (health on port %s)", health.effective_port)
     SocketModeHandler(app, settings.slack_app_token).start()
     return 0
-
-
-def _start_digest(settings: Settings, services: Services, app: App) -> DigestScheduler:
-    """The weekly digest scheduler runs inside the serving process (state in KPI_STATE_DB)."""
-    return start_digest(settings, services, app.client)
 
 
 def _close_after_inflight(server, timeout_s: float = 5.0) -> None:
