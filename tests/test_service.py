@@ -7,6 +7,9 @@ queries), and statistics against the stats module fed from those rows.
 from __future__ import annotations
 
 import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -232,3 +235,49 @@ def test_unbuilt_warehouse_says_to_build(tmp_path):
     answer = service_for(path).ask("retention", as_of=AS_OF)
     assert isinstance(answer, ErrorAnswer) and answer.kind == "warehouse"
     assert "build" in answer.message
+
+
+class _ConcurrencyGauge:
+    """A Warehouse that records how many queries run at once (each held open briefly
+    so that overlapping answers do overlap)."""
+
+    def __init__(self, inner: DuckDBWarehouse, hold_s: float = 0.15) -> None:
+        self.inner, self.hold_s = inner, hold_s
+        self._lock = threading.Lock()
+        self.running = self.peak = 0
+
+    def run(self, name: str, params: dict | None = None) -> pd.DataFrame:
+        with self._lock:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+        try:
+            time.sleep(self.hold_s)
+            return self.inner.run(name, params)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("slots", [1, 2, 6])
+def test_answer_slots_bound_how_many_answers_run_at_once(built_db: Path, slots: int) -> None:
+    gauge = _ConcurrencyGauge(DuckDBWarehouse(built_db))
+    kpi = KpiService(
+        MartReader(gauge), clock=lambda: datetime(2026, 11, 25, 8, 0), answer_slots=slots
+    )
+    start = threading.Barrier(6)
+
+    def ask() -> object:
+        start.wait()
+        return kpi.ask("revenue last 7 days", as_of=AS_OF)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: ask(), range(6)))
+    gauge.close()
+
+    assert all(isinstance(a, RevenueAnswer) for a in answers)
+    # With fewer slots than askers the bound is reached and never passed; with as many
+    # slots as askers they do overlap (so the gauge can see a breach).
+    assert gauge.peak == slots if slots < 6 else gauge.peak > 2
