@@ -188,12 +188,14 @@ def running_bot(
     client: Any = None,
     token: str = TOKEN,
     secret: str = SECRET,
+    seen: Any = None,
     **settings: Any,
 ) -> Iterator[str]:
     """build_app + make_http_server on 127.0.0.1:0 over ``db``; yields the events URL.
 
     ``client``: the WebClient to post with (default: the production one for the
-    settings); ``settings``: extra ``Settings`` fields."""
+    settings); ``seen``: the repeated-delivery check (default: in memory);
+    ``settings``: extra ``Settings`` fields."""
     from bot.service import KpiService
     from bot.settings import Settings
     from bot.slack.app import build_app
@@ -211,7 +213,7 @@ def running_bot(
         slack_api_url=slack.base_url,
         **settings,
     )
-    app = build_app(config, Services(settings=config, kpi=kpi), client=client)
+    app = build_app(config, Services(settings=config, kpi=kpi), client=client, seen=seen)
     server = make_http_server(app, "127.0.0.1", 0)
     thread = threading.Thread(target=server.run, name="load-bot-http", daemon=True)
     thread.start()

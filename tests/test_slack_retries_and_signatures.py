@@ -21,6 +21,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -28,6 +29,8 @@ import pytest
 
 from benchmarks.load import SECRET, running_bot
 from benchmarks.load import TOKEN as TOKEN  # the conftest `slack` double expects the bot's token
+from bot.digest.store import state_engine
+from bot.slack.dedupe import PURGE_EVERY, SeenRequests, SharedSeenRequests
 from tests.slack_double import RESPONSE_URL, SlackDouble
 from tests.slack_requests import post_signed, retry_headers, signed_headers, slash_command_body
 
@@ -188,3 +191,75 @@ def test_unverifiable_requests_get_401_and_the_double_records_nothing(bot: Bot, 
     assert bot.post(sentinel, signed_headers(SECRET, sentinel)) == (200, "")
     bot.slack.wait_for(lambda: bot.slack.messages(RESPONSE_URL))
     assert [c.path.rsplit("/", 1)[-1] for c in bot.slack.calls()[before:]] == ["sentinel"]
+
+
+# --------------------------------------------------------------------------- replicas
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-state-db", "per-process"])
+def test_a_redelivery_to_another_replica_is_answered_once_with_a_shared_state_db(
+    slack: SlackDouble, built_db: Path, tmp_path: Path, shared: bool
+) -> None:
+    """Two replicas behind a load balancer: the first delivery reaches one, Slack's
+    retry the other. With ``KPI_STATE_DB`` shared (what ``serve`` uses) one answers;
+    with memory only, both do — the case the shared table exists for."""
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    replica_db = tmp_path / built_db.name  # each replica reads its own warehouse file
+    shutil.copyfile(built_db, replica_db)
+
+    def seen() -> SeenRequests:  # each replica has its own engine, as separate processes do
+        return SharedSeenRequests(state_engine(url)) if shared else SeenRequests()
+
+    def posted() -> list[str]:
+        return [
+            b["text"]["text"]
+            for m in slack.messages("chat.postMessage")
+            for b in m.blocks or []
+            if b["type"] == "header"
+        ]
+
+    with (
+        running_bot(built_db, slack, seen=seen()) as first,
+        running_bot(replica_db, slack, seen=seen()) as second,
+    ):
+        bot = Bot(first, slack)
+        body = bot.body("revenue last 7 days", "lb")
+        assert post_signed(first, body, signed_headers(SECRET, body)) == (200, "")
+        resent = signed_headers(SECRET, body) | retry_headers(1, "http_timeout")
+        assert post_signed(second, body, resent) == (200, "")
+
+        expected = ["Revenue · last 7 days"] * (1 if shared else 2)
+        slack.wait_for(lambda: len(slack.uploads()) >= len(expected), timeout=60)
+        time.sleep(1.0)  # an answer takes ~0.1 s: a second one would be here by now
+
+    assert posted() == expected
+    assert slack.messages(RESPONSE_URL) == []
+
+
+def test_the_shared_check_claims_once_expires_and_fails_open(tmp_path: Path, caplog) -> None:
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    now = [datetime(2026, 11, 30, 9, 0)]
+    one = SharedSeenRequests(state_engine(url), ttl_s=60, clock=lambda: now[0])
+    other = SharedSeenRequests(state_engine(url), ttl_s=60, clock=lambda: now[0])
+
+    assert one.first_time("trigger:1") is True
+    assert one.first_time("trigger:1") is False  # this process remembers
+    assert other.first_time("trigger:1") is False  # the other replica sees the claim
+    assert other.first_time("trigger:2") is True and one.first_time("trigger:2") is False
+    assert one.first_time("payload:" + "x" * 20_000) is True  # long keys are hashed
+
+    # Old claims are purged every PURGE_EVERY claims; after that a key is new again.
+    now[0] += timedelta(minutes=5)
+    for n in range(PURGE_EVERY):
+        assert other.first_time(f"filler:{n}") is True
+    third = SharedSeenRequests(state_engine(url), ttl_s=60, clock=lambda: now[0])
+    assert third.first_time("trigger:1") is True
+
+    # A state DB that can't be written: answer anyway (a lost answer is worse).
+    broken = SharedSeenRequests(state_engine(url), clock=lambda: now[0])
+    (tmp_path / "state.sqlite").unlink()
+    (tmp_path / "state.sqlite").mkdir()
+    broken.engine.dispose()
+    with caplog.at_level("WARNING", logger="bot.slack"):
+        assert broken.first_time("trigger:3") is True
+    assert "state DB unavailable" in caplog.text

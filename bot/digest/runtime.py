@@ -135,9 +135,15 @@ def open_store(settings: Settings) -> tuple[DigestStore, Engine]:
         ) from None
 
 
-def start_digest(settings: Settings, services: Services, client: WebClient) -> DigestScheduler:
-    """Open the state DB, seed subscriptions, attach the service, start the scheduler."""
-    store, engine = open_store(settings)
+def start_digest(
+    settings: Settings,
+    services: Services,
+    client: WebClient,
+    opened: tuple[DigestStore, Engine] | None = None,
+) -> DigestScheduler:
+    """Seed subscriptions, attach the service, start the scheduler; the state DB is
+    ``opened`` (from ``open_store``) or opened here."""
+    store, engine = opened or open_store(settings)
     service = DigestService.from_settings(settings, services.kpi, store, SlackSender(client))
     store.seed(settings.digest_channels, naive_utc(service.clock()))
     services.digest = service

@@ -54,9 +54,11 @@ def build_app(
     services: Services,
     client: WebClient | None = None,
     work: ThreadPoolExecutor | None = None,
+    seen: SeenRequests | None = None,
 ) -> App:
     """``work`` runs the answers (everything after the ack); pass your own to be able to
-    wait for in-flight answers at shutdown (``work.shutdown(wait=True)``)."""
+    wait for in-flight answers at shutdown (``work.shutdown(wait=True)``). ``seen``
+    recognises repeated deliveries (default: this process's memory)."""
     client = client or message_client(settings.slack_bot_token, settings.slack_api_url)
     app = App(
         client=client,
@@ -65,7 +67,7 @@ def build_app(
             max_workers=LISTENER_THREADS, thread_name_prefix="kpi-listener"
         ),
     )
-    register(app, services, SlackSender(client), SeenRequests(), work or work_pool())
+    register(app, services, SlackSender(client), seen or SeenRequests(), work or work_pool())
     return app
 
 

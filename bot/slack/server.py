@@ -20,11 +20,12 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
-from bot.digest.runtime import start_digest
+from bot.digest.runtime import open_store, start_digest
 from bot.service import KpiService
 from bot.settings import Settings, SettingsError
 from bot.slack.app import build_app, work_pool
 from bot.slack.context import Services
+from bot.slack.dedupe import SharedSeenRequests
 from bot.warehouse import open_reader
 
 log = logging.getLogger("bot.slack")
@@ -107,9 +108,10 @@ def serve(settings: Settings, host: str, port: int) -> int:
     socket_mode = bool(settings.slack_app_token)
     settings.require_slack(socket_mode=socket_mode)
     services = build_services(settings)
+    state = open_store(settings)  # KPI_STATE_DB: the digest's ledger and seen deliveries
     work = work_pool()
     try:
-        app = build_app(settings, services, work=work)
+        app = build_app(settings, services, work=work, seen=SharedSeenRequests(state[1]))
     except (BoltError, SlackApiError) as err:
         raise SettingsError(
             "Slack rejected SLACK_BOT_TOKEN at start-up (auth.test failed). "
@@ -120,8 +122,8 @@ def serve(settings: Settings, host: str, port: int) -> int:
             f"Couldn't reach Slack's Web API at SLACK_API_URL={settings.slack_api_url} "
             f"({_reason(err)}). Check the URL and the network."
         ) from err
-    # The weekly digest scheduler runs inside the serving process (state in KPI_STATE_DB).
-    scheduler = start_digest(settings, services, app.client)
+    # The weekly digest scheduler runs inside the serving process.
+    scheduler = start_digest(settings, services, app.client, state)
     try:
         if socket_mode:
             return _serve_socket_mode(app, settings, host, port)
