@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.postgres_server import PostgresServer, postgres_bin
 from tests.slack_double import SlackDouble
 
 
@@ -18,6 +19,10 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith(("SLACK_", "GOOGLE_", "KPI_")):
             monkeypatch.delenv(name, raising=False)
 
+
+# Read before the autouse fixture clears KPI_*: .ci/run sets it so that CI fails, not
+# skips, when PostgreSQL is missing.
+REQUIRE_POSTGRES = os.environ.get("KPI_TESTS_REQUIRE_POSTGRES") == "1"
 
 # A fixed end date keeps every test's data identical whatever day the suite runs.
 DEMO_END = date(2026, 11, 24)
@@ -49,3 +54,28 @@ def slack(request: pytest.FixtureRequest) -> Iterator[SlackDouble]:
     with SlackDouble(token=token) as double:
         yield double
         assert double.errors == [], "the double itself failed"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server on 127.0.0.1 for the whole session (``tests/postgres_server.py``).
+
+    Needs PostgreSQL's server binaries. Without them these tests are skipped, except in
+    CI: ``.ci/run`` installs Debian's ``postgresql`` when missing and requires it."""
+    found = postgres_bin()
+    if found is None:
+        message = "PostgreSQL server binaries (initdb, pg_ctl) not installed"
+        if REQUIRE_POSTGRES:
+            pytest.fail(message + " and KPI_TESTS_REQUIRE_POSTGRES is set")
+        pytest.skip(message + " (Debian: apt-get install postgresql)")
+    with PostgresServer(found) as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh ``KPI_STATE_DB``: a SQLite file, or a new database on the PostgreSQL that
+    several replicas would share."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.sqlite'}"
+    return request.getfixturevalue("postgres").new_database()

@@ -37,7 +37,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -60,6 +60,7 @@ from bot.warehouse.bigquery_adapter import JOB_LABELS, BigQueryWarehouse
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse
 from tests.bq_emulator import BigQueryEmulator
 from tests.conftest import DEMO_END, DEMO_SEED
+from tests.test_bigquery_adapter import QuietHTTPServer
 
 pytestmark = pytest.mark.slow
 
@@ -143,7 +144,7 @@ class RecordingProxy:
             def log_message(self, *args: object) -> None:  # keep pytest output clean
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = QuietHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 

@@ -24,9 +24,10 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot.digest.content import DigestContent
 from bot.digest.schedule import DigestPeriod, naive_utc
 from bot.digest.service import DigestService, RetryPolicy
-from bot.digest.store import FAILED, SENT, DigestStore, state_engine
+from bot.digest.store import FAILED, SENT, DigestStore
 from bot.service import KpiService
 from bot.slack.sender import SlackSender, message_client
+from bot.state import state_engine
 from bot.warehouse.base import MartReader
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse
 from tests.conftest import DEMO_END
@@ -72,8 +73,8 @@ def content_for(kpi: KpiService) -> Callable[[DigestPeriod], DigestContent]:
 
 
 @pytest.fixture
-def state_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'state.sqlite'}"
+def state_url(state_db_url: str) -> str:
+    return state_db_url  # SQLite, and PostgreSQL as shared by several replicas
 
 
 @pytest.fixture

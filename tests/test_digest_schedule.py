@@ -27,10 +27,12 @@ from bot.digest.schedule import (
     period_for_fire,
 )
 from bot.digest.service import DigestService
-from bot.digest.store import SENT, DigestStore, state_engine
+from bot.digest.store import SENT, DigestStore
 from bot.service import KpiService
 from bot.settings import SettingsError
+from bot.slack.dedupe import SharedSeenRequests
 from bot.slack.sender import SlackSender, message_client
+from bot.state import state_engine
 from bot.warehouse.base import MartReader
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse
 from tests.conftest import DEMO_END
@@ -136,10 +138,11 @@ def content_for(built_db: Path) -> Iterator[Callable[[DigestPeriod], DigestConte
 
 @pytest.fixture
 def start_replica(
-    tmp_path: Path, slack: SlackDouble, content_for
+    state_db_url: str, slack: SlackDouble, content_for
 ) -> Iterator[Callable[..., DigestScheduler]]:
-    """Start a 'replica': its own engine, service and BackgroundScheduler on one DB."""
-    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    """Start a 'replica': its own engine, service and BackgroundScheduler on one DB
+    (SQLite, and PostgreSQL as shared by several replicas)."""
+    url = state_db_url
     started: list[DigestScheduler] = []
 
     def start(catch_up: bool = True, cron: str = CRON) -> DigestScheduler:
@@ -188,6 +191,28 @@ def test_two_schedulers_on_one_store_fire_at_0900_local_and_post_once(start_repl
         # The job moved on to next Wednesday 09:00 Berlin (the one job, shared).
         slack.wait_for(lambda: first.next_run_time() == FIRE + timedelta(days=7), timeout=10)
         assert second.next_run_time() == FIRE + timedelta(days=7)
+
+
+def test_replicas_starting_at_the_same_moment_all_come_up(start_replica, state_db_url) -> None:
+    """Each creates the state tables if missing (job store, ledger, seen deliveries): on
+    PostgreSQL an unguarded CREATE TABLE race made all but one fail (seen 10 of 10)."""
+    barrier, errors = threading.Barrier(4), []
+
+    def replica() -> None:
+        barrier.wait()
+        try:
+            SharedSeenRequests(state_engine(state_db_url))
+            start_replica(catch_up=False)
+        except Exception as err:  # collected: the assertion below names it
+            errors.append(f"{type(err).__name__}: {err}")
+
+    with time_machine.travel(FIRE - timedelta(days=1), tick=True):
+        threads = [threading.Thread(target=replica) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert errors == []
 
 
 def test_the_job_lives_in_the_state_db_and_a_restart_replaces_it(start_replica) -> None:

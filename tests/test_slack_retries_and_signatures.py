@@ -29,8 +29,8 @@ import pytest
 
 from benchmarks.load import SECRET, running_bot
 from benchmarks.load import TOKEN as TOKEN  # the conftest `slack` double expects the bot's token
-from bot.digest.store import state_engine
 from bot.slack.dedupe import PURGE_EVERY, SeenRequests, SharedSeenRequests
+from bot.state import state_engine
 from tests.slack_double import RESPONSE_URL, SlackDouble
 from tests.slack_requests import post_signed, retry_headers, signed_headers, slash_command_body
 
@@ -198,12 +198,12 @@ def test_unverifiable_requests_get_401_and_the_double_records_nothing(bot: Bot, 
 
 @pytest.mark.parametrize("shared", [True, False], ids=["shared-state-db", "per-process"])
 def test_a_redelivery_to_another_replica_is_answered_once_with_a_shared_state_db(
-    slack: SlackDouble, built_db: Path, tmp_path: Path, shared: bool
+    slack: SlackDouble, built_db: Path, tmp_path: Path, state_db_url: str, shared: bool
 ) -> None:
     """Two replicas behind a load balancer: the first delivery reaches one, Slack's
-    retry the other. With ``KPI_STATE_DB`` shared (what ``serve`` uses) one answers;
-    with memory only, both do — the case the shared table exists for."""
-    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    retry the other. With ``KPI_STATE_DB`` shared (what ``serve`` uses; SQLite and
+    PostgreSQL) one answers; with memory only, both do — the case the table exists for."""
+    url = state_db_url
     replica_db = tmp_path / built_db.name  # each replica reads its own warehouse file
     shutil.copyfile(built_db, replica_db)
 
@@ -236,8 +236,8 @@ def test_a_redelivery_to_another_replica_is_answered_once_with_a_shared_state_db
     assert slack.messages(RESPONSE_URL) == []
 
 
-def test_the_shared_check_claims_once_expires_and_fails_open(tmp_path: Path, caplog) -> None:
-    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+def test_the_shared_check_claims_once_across_replicas_and_expires(state_db_url: str) -> None:
+    url = state_db_url
     now = [datetime(2026, 11, 30, 9, 0)]
     one = SharedSeenRequests(state_engine(url), ttl_s=60, clock=lambda: now[0])
     other = SharedSeenRequests(state_engine(url), ttl_s=60, clock=lambda: now[0])
@@ -255,11 +255,15 @@ def test_the_shared_check_claims_once_expires_and_fails_open(tmp_path: Path, cap
     third = SharedSeenRequests(state_engine(url), ttl_s=60, clock=lambda: now[0])
     assert third.first_time("trigger:1") is True
 
-    # A state DB that can't be written: answer anyway (a lost answer is worse).
-    broken = SharedSeenRequests(state_engine(url), clock=lambda: now[0])
+
+def test_the_shared_check_fails_open_when_the_state_db_is_gone(tmp_path: Path, caplog) -> None:
+    """A state DB that can't be written: answer anyway (a lost answer is worse)."""
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    broken = SharedSeenRequests(state_engine(url))
     (tmp_path / "state.sqlite").unlink()
     (tmp_path / "state.sqlite").mkdir()
     broken.engine.dispose()
     with caplog.at_level("WARNING", logger="bot.slack"):
         assert broken.first_time("trigger:3") is True
+        assert broken.first_time("trigger:3") is False  # this process still remembers
     assert "state DB unavailable" in caplog.text

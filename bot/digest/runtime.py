@@ -36,9 +36,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.digest.schedule import naive_utc
 from bot.digest.service import DigestService
-from bot.digest.store import DigestStore, state_engine
+from bot.digest.store import DigestStore
 from bot.settings import Settings, SettingsError
 from bot.slack.sender import SlackSender
+from bot.state import create_tables, state_engine
 
 if TYPE_CHECKING:
     from bot.slack.context import Services
@@ -70,9 +71,11 @@ def scheduled_digest() -> None:
 class DigestScheduler:
     def __init__(self, service: DigestService, engine: Engine, grace_hours: float) -> None:
         self.service = service
+        jobs = SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)
+        create_tables(jobs.jobs_t.metadata, engine)  # before start(): replicas may race
         self.scheduler = BackgroundScheduler(
             jobstores={
-                "default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE),
+                "default": jobs,
                 "local": MemoryJobStore(),  # the one-off catch-up run, never shared
             },
             executors={

@@ -34,7 +34,6 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import (
     Boolean,
@@ -47,13 +46,13 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     and_,
-    create_engine,
     insert,
     select,
     update,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
+
+from bot.state import create_tables, state_engine
 
 log = logging.getLogger("bot.digest")
 
@@ -127,19 +126,6 @@ class Claim:
     resumed: bool  # taken over from an expired or failed attempt
 
 
-def state_engine(url: str) -> Engine:
-    """An engine for ``KPI_STATE_DB``; a SQLite file's folder is created if missing."""
-    parsed = make_url(url)
-    options: dict = {}
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        # Wait for another writer (a second scheduler or replica) instead of failing.
-        options["connect_args"] = {"timeout": 30}
-    return create_engine(url, **options)
-
-
 def new_owner() -> str:
     """A claim token naming this process, for logs and for fencing updates."""
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
@@ -148,7 +134,7 @@ def new_owner() -> str:
 class DigestStore:
     def __init__(self, engine: Engine | str) -> None:
         self.engine = state_engine(engine) if isinstance(engine, str) else engine
-        metadata.create_all(self.engine, checkfirst=True)
+        create_tables(metadata, self.engine)
 
     # ------------------------------------------------------------ subscriptions
 

@@ -23,6 +23,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, delete, insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from bot.state import create_tables
+
 log = logging.getLogger("bot.slack")
 
 RETRY_WINDOW_S = 30 * 60  # response_url lives 30 minutes; retries come within seconds
@@ -78,7 +80,7 @@ class SharedSeenRequests(SeenRequests):
         self.engine = engine
         self._now = clock
         self._claims = 0
-        metadata.create_all(engine, checkfirst=True)
+        create_tables(metadata, engine)
 
     def first_time(self, key: str) -> bool:
         if not super().first_time(key):
