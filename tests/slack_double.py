@@ -149,6 +149,7 @@ class SlackDouble:
         self.expected_token = token
         self.bot_user_id = bot_user_id
         self.errors: list[str] = []  # exceptions while handling: a bug in the double
+        self._socket_mode: tuple[str, str] | None = None  # (app token, websocket URL)
         self._lock = threading.Condition(threading.RLock())
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -206,6 +207,11 @@ class SlackDouble:
         not a member refuses them with ``not_in_channel``, an archived one ``is_archived``."""
         with self._lock:
             self._channels[channel_id] = {"is_member": is_member, "archived": archived}
+
+    def allow_socket_mode(self, app_token: str, url: str) -> None:
+        """Answer ``apps.connections.open`` for ``app_token`` with the websocket ``url``
+        (a ``tests/socket_mode_peer.py`` on loopback); otherwise it is refused."""
+        self._socket_mode = (app_token, url)
 
     def fail_next(self, method: str, error: str = "not_in_channel", times: int | None = 1) -> None:
         """Answer ``ok: false`` with ``error`` (an upload_url answers 400, a response_url
@@ -362,9 +368,14 @@ class SlackDouble:
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
         }
+        token = authorization.removeprefix("Bearer ") if authorization else args.get("token")
+        if method == "apps.connections.open":  # takes the app-level token, not the bot's
+            if self._socket_mode is None:
+                return _error("not_allowed_token_type")
+            app_token, url = self._socket_mode
+            return {"ok": True, "url": url} if token == app_token else _error("invalid_auth")
         if method not in handlers:
             return _error("unknown_method")
-        token = authorization.removeprefix("Bearer ") if authorization else args.get("token")
         if not token:
             return _error("not_authed")
         if self.expected_token is not None and token != self.expected_token:
