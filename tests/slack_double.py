@@ -10,8 +10,9 @@ Point the real client at it and assert on what Slack would have received::
 It answers the methods the bot uses as Slack does (JSON with ``ok``): ``auth.test``,
 ``chat.postMessage``, ``chat.postEphemeral``, the three steps of ``files_upload_v2``
 (``files.getUploadURLExternal`` → POST of the bytes to an ``upload_url`` that points
-back here → ``files.completeUploadExternal``), and POSTs to slash-command
-``response_url``s (``response_url(name)``). Like Slack it refuses messages over the
+back here → ``files.completeUploadExternal``), POSTs to slash-command
+``response_url``s (``response_url(name)``), and ``apps.connections.open`` for Socket
+Mode once told where the socket is (``allow_socket_mode``). Like Slack it refuses messages over the
 Block Kit limits, posts into channels the bot isn't a member of (``add_channel``), and
 a sixth reply to one response_url.
 

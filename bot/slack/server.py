@@ -108,10 +108,11 @@ def serve(settings: Settings, host: str, port: int) -> int:
     socket_mode = bool(settings.slack_app_token)
     settings.require_slack(socket_mode=socket_mode)
     services = build_services(settings)
-    state = open_store(settings)  # KPI_STATE_DB: the digest's ledger and seen deliveries
+    # KPI_STATE_DB: the digest's job store and ledger, and the deliveries already seen.
+    store, engine = open_store(settings)
     work = work_pool()
     try:
-        app = build_app(settings, services, work=work, seen=SharedSeenRequests(state[1]))
+        app = build_app(settings, services, work=work, seen=SharedSeenRequests(engine))
     except (BoltError, SlackApiError) as err:
         raise SettingsError(
             "Slack rejected SLACK_BOT_TOKEN at start-up (auth.test failed). "
@@ -123,7 +124,7 @@ def serve(settings: Settings, host: str, port: int) -> int:
             f"({_reason(err)}). Check the URL and the network."
         ) from err
     # The weekly digest scheduler runs inside the serving process.
-    scheduler = start_digest(settings, services, app.client, state)
+    scheduler = start_digest(settings, services, app.client, (store, engine))
     try:
         if socket_mode:
             return _serve_socket_mode(app, settings, host, port)
