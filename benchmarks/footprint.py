@@ -79,6 +79,16 @@ def _proc_status(pid: int) -> dict[str, int]:
     return out
 
 
+def _tree_rss(pid: int) -> int:
+    """VmRSS of ``pid`` and all its descendants (the chart worker processes), bytes."""
+    total = _proc_status(pid).get("VmRSS", 0)
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            with contextlib.suppress(FileNotFoundError):
+                total += _tree_rss(int(child))
+    return total
+
+
 def _wait_healthy(url: str, proc: subprocess.Popen, deadline: float) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -111,7 +121,9 @@ def _ask(url: str, slack: Any, text: str) -> float:
     return done[0].time
 
 
-def serve_once(db: Path, commands: int, log_dir: Path, index: int) -> dict[str, Any]:
+def serve_once(
+    db: Path, commands: int, log_dir: Path, index: int, chart_processes: str | None = None
+) -> dict[str, Any]:
     from tests.slack_double import SlackDouble
 
     port = _free_port()
@@ -123,6 +135,8 @@ def serve_once(db: Path, commands: int, log_dir: Path, index: int) -> dict[str, 
             "KPI_DUCKDB_PATH": str(db),
             "KPI_STATE_DB": f"sqlite:///{log_dir}/state-{index}.sqlite",
         }
+        if chart_processes is not None:
+            env["KPI_CHART_PROCESSES"] = chart_processes
         log = (log_dir / f"serve-{index}.log").open("w")
         base = f"http://127.0.0.1:{port}"
         started = time.monotonic()
@@ -137,11 +151,14 @@ def serve_once(db: Path, commands: int, log_dir: Path, index: int) -> dict[str, 
             _wait_healthy(f"{base}/healthz", proc, started + START_TIMEOUT_S)
             listening = time.monotonic() - started
             rss_listening = _proc_status(proc.pid)
+            rss_listening["tree"] = _tree_rss(proc.pid)
             first = _ask(f"{base}/slack/events", slack, REVENUE) - started
             rss_first = _proc_status(proc.pid)
+            rss_first["tree"] = _tree_rss(proc.pid)
             for n in range(commands):
                 _ask(f"{base}/slack/events", slack, MIXED[n % len(MIXED)])
             rss_serving = _proc_status(proc.pid)
+            rss_serving["tree"] = _tree_rss(proc.pid)
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -286,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--starts", type=int, help="cold starts (default 5; quick 2)")
     parser.add_argument("--commands", type=int, help="commands after the first (default 30)")
     parser.add_argument("--users", type=int, help=f"demo users (default {DEFAULT_USERS:,})")
+    parser.add_argument(
+        "--chart-processes", help="KPI_CHART_PROCESSES for serve (default: serve's default, 2)"
+    )
     args = parser.parse_args(argv)
     starts = args.starts or (2 if args.quick else 5)
     commands = args.commands if args.commands is not None else (9 if args.quick else 30)
@@ -297,7 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(starts):
-            runs.append(serve_once(db, commands if i == 0 else 0, Path(tmp), i))
+            runs.append(
+                serve_once(db, commands if i == 0 else 0, Path(tmp), i, args.chart_processes)
+            )
             print(
                 f"  start {i + 1}: listening {runs[-1]['listening_s']:.2f} s, "
                 f"first answer {runs[-1]['first_answer_s']:.2f} s",
@@ -326,16 +348,22 @@ def main(argv: list[str] | None = None) -> int:
     print("\nCold start of `python -m bot serve` (s, median over starts)")
     print(f"  listening (/healthz 200)   {cold['listening']['p50_ms'] / 1000:.2f}")
     print(f"  first answer (msg + PNG)   {cold['first_answer']['p50_ms'] / 1000:.2f}")
-    print("\nRSS of the serving process (MiB)")
+    print("\nRSS of the serving process (MiB; 'with workers' adds its child processes)")
     rows = [
-        [label, _mib(serving[key]["VmRSS"]), _mib(serving[key]["VmHWM"]), serving[key]["Threads"]]
+        [
+            label,
+            _mib(serving[key]["VmRSS"]),
+            _mib(serving[key]["VmHWM"]),
+            serving[key]["Threads"],
+            _mib(serving[key]["tree"]),
+        ]
         for label, key in (
             ("listening", "rss_listening"),
             ("after first answer", "rss_after_first_answer"),
             (f"after {serving['commands']} commands", "rss_after_commands"),
         )
     ]
-    print(table(["when", "VmRSS", "VmHWM (peak)", "threads"], rows))
+    print(table(["when", "VmRSS", "VmHWM (peak)", "threads", "with workers"], rows))
     print(
         f"\nInstalled runtime dependencies (requirements.txt closure, "
         f"{deps['runtime_closure_packages']} packages): {deps['runtime_closure_mib']} MiB; "

@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import itertools
 import logging
 import os
 import statistics
@@ -189,10 +190,13 @@ def _timed_kpi_service_class():
 
 
 @contextlib.contextmanager
-def running_bot(db: Path, answer_slots: int | None = None):
+def running_bot(db: Path, answer_slots: int | None = None, chart_processes: int = 0):
     """The production wiring on an ephemeral loopback port, talking to a Slack double.
 
-    ``answer_slots`` overrides ``KpiService``'s limit on answers computed at once."""
+    ``answer_slots`` overrides ``KpiService``'s limit on answers computed at once;
+    ``chart_processes`` > 0 renders charts in that many worker processes (as ``serve``
+    does by default), 0 in the answering thread."""
+    from bot.chart_workers import ChartWorkers, render_inline
     from bot.settings import Settings
     from bot.slack.app import build_app
     from bot.slack.context import Services
@@ -204,8 +208,15 @@ def running_bot(db: Path, answer_slots: int | None = None):
     with SlackDouble(token=TOKEN) as slack:
         warehouse = TimingWarehouse(DuckDBWarehouse(db, timeout_s=60))
         slots = {} if answer_slots is None else {"answer_slots": answer_slots}
+        workers = ChartWorkers(chart_processes) if chart_processes else None
+        if workers is not None:
+            workers.warm(wait=True)  # steady state: not timing the workers' start-up
         kpi = _timed_kpi_service_class()(
-            MartReader(warehouse), warehouse=warehouse, clock=bench_clock, **slots
+            MartReader(warehouse),
+            warehouse=warehouse,
+            clock=bench_clock,
+            render=workers or render_inline,
+            **slots,
         )
         settings = Settings(
             duckdb_path=db,
@@ -224,6 +235,8 @@ def running_bot(db: Path, answer_slots: int | None = None):
             server.task_dispatcher.shutdown()
             thread.join(timeout=5)
             warehouse.close()
+            if workers is not None:
+                workers.close()
             if double_errors(slack):
                 raise SystemExit(f"the Slack double failed: {double_errors(slack)}")
 
@@ -269,7 +282,7 @@ def _check_answered(slack: Any, name: str) -> None:
         raise SystemExit(f"the bot replied privately instead of answering: {private[0].text}")
 
 
-def bench_slack(db: Path, runs: int, warmup: int) -> dict[str, Any]:
+def bench_slack(db: Path, runs: int, warmup: int, chart_processes: int = 0) -> dict[str, Any]:
     parts: dict[str, dict[str, list[float]]] = {
         q: {
             k: []
@@ -287,7 +300,7 @@ def bench_slack(db: Path, runs: int, warmup: int) -> dict[str, Any]:
         }
         for q in QUESTIONS
     }
-    with running_bot(db) as (url, slack, kpi):
+    with running_bot(db, chart_processes=chart_processes) as (url, slack, kpi):
         for i in range(warmup + runs):
             for question in QUESTIONS:
                 posted = len(slack.messages("chat.postMessage"))
@@ -338,7 +351,11 @@ class QueueDepth(logging.Handler):
 
 
 def bench_concurrent_acks(
-    db: Path, senders: int, per_sender: int, answer_slots: int | None = None
+    db: Path,
+    senders: int,
+    per_sender: int,
+    answer_slots: int | None = None,
+    chart_processes: int = 0,
 ) -> dict[str, Any]:
     """``senders`` threads start together, each POSTing ``per_sender`` commands back to back."""
     acks: list[float] = []
@@ -347,7 +364,7 @@ def bench_concurrent_acks(
     waitress_queue = logging.getLogger("waitress.queue")
     waitress_queue.addHandler(queue)
     waitress_queue.propagate = False
-    with running_bot(db, answer_slots) as (url, slack, _kpi):
+    with running_bot(db, answer_slots, chart_processes) as (url, slack, _kpi):
         # Warm the app (first request imports and builds Bolt's middleware state).
         send_command(url, slack, "help")
         slack.wait_for(lambda: slack.messages("response_url"), timeout=30)
@@ -513,6 +530,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--answer-slots", help="comma-separated KpiService answer_slots to compare, e.g. 8,2"
     )
+    parser.add_argument(
+        "--chart-processes",
+        default="0",
+        help="chart worker processes on the Slack path (0 = in the answering thread, as the "
+        "figures in benchmarks/README.md; serve's default is 2); --acks-only takes a "
+        "comma-separated list to compare, e.g. 0,2",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="repetitions (--acks-only)")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -533,10 +557,11 @@ def main(argv: list[str] | None = None) -> int:
     _print_in_process(in_process, cli, conn)
     slack = load = None
     if not args.no_slack:
-        slack = bench_slack(db, runs, warmup)
+        processes = int(args.chart_processes)
+        slack = bench_slack(db, runs, warmup, processes)
         load = {
-            "burst": bench_concurrent_acks(db, senders, 1),
-            "sustained": bench_concurrent_acks(db, senders, per_sender),
+            "burst": bench_concurrent_acks(db, senders, 1, chart_processes=processes),
+            "sustained": bench_concurrent_acks(db, senders, per_sender, chart_processes=processes),
         }
         _print_slack(slack, load)
     verdicts = _verdicts(in_process, slack, load)
@@ -563,17 +588,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def acks_only(db: Path, senders: int, per_sender: int, args: argparse.Namespace) -> int:
-    """Burst and sustained acks, alternating answer_slots values round by round."""
+    """Burst and sustained acks, alternating the answer_slots × chart_processes
+    combinations round by round."""
     slots: list[int | None] = (
         [int(x) for x in args.answer_slots.split(",")] if args.answer_slots else [None]
     )
+    processes = [int(x) for x in args.chart_processes.split(",")]
     before = load_average()
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for _ in range(args.repeat):
-        for slot in slots:
-            label = "default" if slot is None else str(slot)
+        for slot, procs in itertools.product(slots, processes):
+            label = f"{'default' if slot is None else slot} chart_processes={procs}"
             for kind, per in (("burst", 1), ("sustained", per_sender)):
-                result = bench_concurrent_acks(db, senders, per, slot)
+                result = bench_concurrent_acks(db, senders, per, slot, procs)
                 runs.setdefault(label, {}).setdefault(kind, []).append(result)
                 a = result["ack"]
                 print(

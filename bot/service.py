@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from bot.chart_workers import ChartRenderer, render_inline
 from bot.core import charts
 from bot.core import format as fmt
 from bot.core.questions import (
@@ -157,12 +158,14 @@ class KpiService:
         stale_after_hours: float = 36.0,
         clock: Callable[[], datetime] = utc_now,
         answer_slots: int = ANSWER_SLOTS,
+        render: ChartRenderer = render_inline,
     ) -> None:
         self.reader = reader
         self.timezone = timezone
         self.stale_after_hours = stale_after_hours
         self.clock = clock  # naive UTC now; injectable for tests and the digest
         self._slots = threading.BoundedSemaphore(answer_slots)
+        self.render = render  # in this thread, or in worker processes (bot.chart_workers)
 
     def today(self) -> date:
         """Today in the reporting time zone: the as-of date of relative windows."""
@@ -236,7 +239,9 @@ class KpiService:
             return ErrorAnswer(
                 "empty", f"No revenue data for {where}: {cover}.", "/kpi revenue last 30 days"
             )
-        return RevenueAnswer(question, report, self.freshness(status), (revenue_chart(report),))
+        return RevenueAnswer(
+            question, report, self.freshness(status), (revenue_chart(report, self.render),)
+        )
 
     def experiment_list(self) -> ExperimentListAnswer:
         status = self.reader.data_status()
@@ -272,7 +277,7 @@ class KpiService:
         )
         status = self.reader.data_status()
         return ExperimentAnswer(
-            question, info, result, self.freshness(status), (experiment_chart(result),)
+            question, info, result, self.freshness(status), (experiment_chart(result, self.render),)
         )
 
     def retention(self, question: RetentionQuestion) -> RetentionAnswer | ErrorAnswer:
@@ -284,16 +289,19 @@ class KpiService:
             )
         report = retention_report(rows, question.weeks)
         status = self.reader.data_status()
-        return RetentionAnswer(question, report, self.freshness(status), (retention_chart(report),))
+        return RetentionAnswer(
+            question, report, self.freshness(status), (retention_chart(report, self.render),)
+        )
 
 
-def revenue_chart(report: RevenueReport) -> Chart:
+def revenue_chart(report: RevenueReport, render: ChartRenderer = render_inline) -> Chart:
     current, previous = report.current, report.previous.baseline
     title = (
         f"Revenue {current.window.label}: {fmt.money(current.revenue)} "
         f"({fmt.pct(report.previous.revenue.delta_pct)} vs previous)"
     )
-    png = charts.revenue_chart(
+    png = render(
+        charts.revenue_chart,
         _day_revenue(current.daily),
         _day_revenue(previous.daily),
         title=title,
@@ -303,7 +311,7 @@ def revenue_chart(report: RevenueReport) -> Chart:
     return Chart("revenue", title, png)
 
 
-def experiment_chart(result: ExperimentResult) -> Chart:
+def experiment_chart(result: ExperimentResult, render: ChartRenderer = render_inline) -> Chart:
     level = 1 - result.settings.alpha
     bars = []
     for v in result.variants:
@@ -319,16 +327,19 @@ def experiment_chart(result: ExperimentResult) -> Chart:
             )
         )
     title = f"{result.experiment_id}: conversion by variant"
-    png = charts.experiment_chart(
-        bars, title=title, subtitle=f"{level * 100:.0f} % Wilson intervals · {result.verdict}"
+    png = render(
+        charts.experiment_chart,
+        bars,
+        title=title,
+        subtitle=f"{level * 100:.0f} % Wilson intervals · {result.verdict}",
     )
     return Chart("experiment", title, png)
 
 
-def retention_chart(report: RetentionReport) -> Chart:
+def retention_chart(report: RetentionReport, render: ChartRenderer = render_inline) -> Chart:
     week1 = report.week1.rate
     title = f"Weekly retention by signup cohort (week-1 avg {fmt.rate(week1)})"
-    png = charts.retention_heatmap(report.matrix, report.cohort_sizes, title=title)
+    png = render(charts.retention_heatmap, report.matrix, report.cohort_sizes, title=title)
     return Chart("retention", title, png)
 
 

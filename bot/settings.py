@@ -52,6 +52,7 @@ class Settings:
     digest_channels: tuple[str, ...] = ()
     digest_cron: str = "0 9 * * mon"
     digest_grace_hours: float = 48.0
+    chart_processes: int = 1  # serve renders charts in this many worker processes; 0 = inline
     log_level: str = "INFO"
 
     def is_allowed(self, channel_id: str, user_id: str) -> bool:
@@ -105,6 +106,7 @@ def _read(env: Mapping[str, str]) -> Settings:
         digest_channels=tuple(sorted(_ids(env, "KPI_DIGEST_CHANNELS", _CHANNEL_ID))),
         digest_cron=env.get("KPI_DIGEST_CRON", "0 9 * * mon").strip() or "0 9 * * mon",
         digest_grace_hours=_number(env, "KPI_DIGEST_GRACE_HOURS", 48.0),
+        chart_processes=_count(env, "KPI_CHART_PROCESSES", 1, maximum=32),
         log_level=env.get("KPI_LOG_LEVEL", "INFO").upper(),
     )
 
@@ -143,6 +145,15 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise SettingsError(f"{name} must be positive, not {raw!r}.")
     return value
+
+
+def _count(env: Mapping[str, str], name: str, default: int, maximum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > maximum:
+        raise SettingsError(f"{name} must be a whole number from 0 to {maximum}, not {raw!r}.")
+    return int(raw)
 
 
 def _timezone(name: str) -> ZoneInfo:

@@ -13,6 +13,12 @@ def test_defaults_are_the_embedded_warehouse() -> None:
     assert str(s.duckdb_path) == "data/kpi.duckdb"
     assert s.slack_api_url == "https://slack.com/api/"
     assert s.is_allowed("C123", "U123")  # open by default
+    assert s.chart_processes == 1
+
+
+@pytest.mark.parametrize(("raw", "processes"), [("0", 0), ("1", 1), (" 4 ", 4)])
+def test_chart_processes_zero_means_inline(raw: str, processes: int) -> None:
+    assert Settings.from_env({"KPI_CHART_PROCESSES": raw}).chart_processes == processes
 
 
 @pytest.mark.parametrize(
@@ -26,6 +32,9 @@ def test_defaults_are_the_embedded_warehouse() -> None:
         ({"KPI_TIMEZONE": "Mars/Olympus"}, "KPI_TIMEZONE"),
         ({"KPI_STALE_AFTER_HOURS": "soon"}, "KPI_STALE_AFTER_HOURS"),
         ({"KPI_STALE_AFTER_HOURS": "-3"}, "KPI_STALE_AFTER_HOURS"),
+        ({"KPI_CHART_PROCESSES": "two"}, "KPI_CHART_PROCESSES"),
+        ({"KPI_CHART_PROCESSES": "-1"}, "KPI_CHART_PROCESSES"),
+        ({"KPI_CHART_PROCESSES": "1000"}, "KPI_CHART_PROCESSES"),
     ],
 )
 def test_malformed_settings_name_the_variable(env: dict[str, str], variable: str) -> None:

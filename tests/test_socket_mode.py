@@ -5,6 +5,7 @@ connects to a local Socket Mode peer (``tests/socket_mode_peer.py``), receives
 ``/kpi`` envelopes as Slack sends them, acks each over the socket before any query
 runs, and answers through the Web API double — message, chart, private replies — the
 same as over HTTP. A redelivered envelope (``retry_attempt`` 1) is acked, not answered.
+The chart worker processes end with the bot.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -35,6 +37,33 @@ def command(slack: SlackDouble, text: str, name: str) -> dict[str, str]:
         trigger_id=f"777.{name}.socket",
     )
     return dict(parse_qsl(body, keep_blank_values=True))
+
+
+def descendants(pid: int) -> list[int]:
+    """Child processes, recursively (Linux /proc)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children = (task / "children").read_text().split()
+        for child in map(int, children):
+            found += [child, *descendants(child)]
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited, only its parent hasn't reaped it
+
+
+def wait_until(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
 
 
 def test_socket_mode_acks_over_the_socket_and_answers_once(tmp_path: Path, built_db: Path) -> None:
@@ -74,9 +103,13 @@ def test_socket_mode_acks_over_the_socket_and_answers_once(tmp_path: Path, built
             peer.send_slash_command(command(slack, "help", "help"))  # a later command
             slack.wait_for(lambda: slack.messages(RESPONSE_URL), timeout=60)
             assert serve.poll() is None  # still serving
+            workers = descendants(serve.pid)
         finally:
             serve.terminate()
             serve.wait(timeout=30)
+        # SIGTERM ends Socket Mode at once; its chart worker processes leave with it.
+        assert workers, "serve renders charts in worker processes by default"
+        assert wait_until(lambda: not any(alive(pid) for pid in workers), timeout=15)
 
     assert message.channel == CHANNEL
     [header] = [b["text"]["text"] for b in message.blocks or [] if b["type"] == "header"]

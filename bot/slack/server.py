@@ -20,6 +20,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
+from bot.chart_workers import ChartRenderer, ChartWorkers, render_inline
 from bot.digest.runtime import open_store, start_digest
 from bot.service import KpiService
 from bot.settings import Settings, SettingsError
@@ -37,10 +38,16 @@ StartResponse = Callable[..., Any]
 
 
 def build_services(settings: Settings) -> Services:
+    render: ChartRenderer = render_inline
+    if settings.chart_processes:
+        workers = ChartWorkers(settings.chart_processes)
+        workers.warm()  # the workers start while the app connects to Slack
+        render = workers
     kpi = KpiService(
         open_reader(settings),
         timezone=settings.timezone,
         stale_after_hours=settings.stale_after_hours,
+        render=render,
     )
     return Services(settings=settings, kpi=kpi)
 
@@ -138,6 +145,8 @@ def serve(settings: Settings, host: str, port: int) -> int:
             scheduler.shutdown(wait=False)
         # Commands already acknowledged still get their answer before the process ends.
         work.shutdown(wait=True)
+        if isinstance(services.kpi.render, ChartWorkers):
+            services.kpi.render.close()
 
 
 def _serve_socket_mode(app: App, settings: Settings, host: str, port: int) -> int:

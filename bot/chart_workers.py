@@ -1,0 +1,107 @@
+"""Where charts are rendered: in the answering thread, or in worker processes.
+
+Rendering a chart is ~85 % of an answer's CPU and pure Python (matplotlib), so answers
+rendered in the serving process hold its GIL: under load they slow Slack's acks (which
+must arrive within 3 s) and use one core however many there are. ``serve`` therefore
+renders in a small pool of worker processes (``KPI_CHART_PROCESSES``, default 2; 0 =
+in-thread, as the CLI does). The chart functions in ``bot.core.charts`` are pure and
+take plain data, so a worker gets exactly the arguments an inline call would and returns
+the same PNG bytes. benchmarks/README.md has the before/after figures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol
+
+log = logging.getLogger("bot.charts")
+
+RENDER_TIMEOUT_S = 60.0
+PARENT_CHECK_S = 1.0
+WORKER_NICENESS = 10  # lower CPU priority than the serving process (Unix nice)
+
+
+class ChartRenderer(Protocol):
+    def __call__(self, chart: Callable[..., bytes], /, *args: Any, **kwargs: Any) -> bytes: ...
+
+
+def render_inline(chart: Callable[..., bytes], /, *args: Any, **kwargs: Any) -> bytes:
+    return chart(*args, **kwargs)
+
+
+def _start_worker(parent: int) -> None:
+    """Worker start-up: leave when the serving process ``parent`` is gone (killed, it
+    can't shut the pool down); yield the CPU to the serving process, whose acks must
+    not wait behind charts; import matplotlib and the chart code now rather than on
+    the first chart."""
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
+    import bot.core.charts  # noqa: F401
+
+
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(0)
+
+
+def _ready() -> bool:
+    return True
+
+
+class ChartWorkers:
+    """Render charts in ``processes`` spawned worker processes.
+
+    A worker that dies (killed, out of memory) breaks the pool: that chart is rendered
+    in the calling thread instead and a new pool is started for the next one.
+    """
+
+    def __init__(self, processes: int = 2) -> None:
+        self.processes = processes
+        self._lock = threading.Lock()
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the serving process has threads (and DuckDB) that fork would copy.
+        context = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(
+            self.processes,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(os.getpid(),),
+        )
+
+    def warm(self, wait: bool = False) -> None:
+        """Start the workers now so the first answer doesn't wait for them; ``wait``
+        until they are up (else they start in the background)."""
+        started = [self._pool.submit(_ready) for _ in range(self.processes)]
+        if wait:
+            for future in started:
+                future.result(timeout=RENDER_TIMEOUT_S)
+
+    def __call__(self, chart: Callable[..., bytes], /, *args: Any, **kwargs: Any) -> bytes:
+        pool = self._pool
+        try:
+            return pool.submit(chart, *args, **kwargs).result(timeout=RENDER_TIMEOUT_S)
+        except BrokenProcessPool:
+            log.warning("a chart worker process died; rendering here and restarting the workers")
+            self._replace(pool)
+            return chart(*args, **kwargs)
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is broken:  # another thread may have replaced it already
+                self._pool = self._new_pool()
+        broken.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
