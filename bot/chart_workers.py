@@ -3,8 +3,8 @@
 Rendering a chart is ~85 % of an answer's CPU and pure Python (matplotlib), so answers
 rendered in the serving process hold its GIL: under load they slow Slack's acks (which
 must arrive within 3 s) and use one core however many there are. ``serve`` therefore
-renders in a small pool of worker processes (``KPI_CHART_PROCESSES``, default 2; 0 =
-in-thread, as the CLI does). The chart functions in ``bot.core.charts`` are pure and
+renders in worker processes (``KPI_CHART_PROCESSES``, default 1; 0 = in-thread, as
+the CLI does). The chart functions in ``bot.core.charts`` are pure and
 take plain data, so a worker gets exactly the arguments an inline call would and returns
 the same PNG bytes. benchmarks/README.md has the before/after figures.
 """
@@ -49,7 +49,7 @@ def _start_worker(parent: int) -> None:
 
 
 def _exit_with(parent: int) -> None:
-    while os.getppid() == parent:
+    while os.getppid() == parent:  # an orphan is re-parented, so its parent id changes
         time.sleep(PARENT_CHECK_S)
     os._exit(0)
 
@@ -65,7 +65,7 @@ class ChartWorkers:
     in the calling thread instead and a new pool is started for the next one.
     """
 
-    def __init__(self, processes: int = 2) -> None:
+    def __init__(self, processes: int = 1) -> None:
         self.processes = processes
         self._lock = threading.Lock()
         self._pool = self._new_pool()
