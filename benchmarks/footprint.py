@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commands", type=int, help="commands after the first (default 30)")
     parser.add_argument("--users", type=int, help=f"demo users (default {DEFAULT_USERS:,})")
     parser.add_argument(
-        "--chart-processes", help="KPI_CHART_PROCESSES for serve (default: serve's default, 2)"
+        "--chart-processes", help="KPI_CHART_PROCESSES for serve (default: serve's default, 1)"
     )
     args = parser.parse_args(argv)
     starts = args.starts or (2 if args.quick else 5)

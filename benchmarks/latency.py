@@ -534,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
         "--chart-processes",
         default="0",
         help="chart worker processes on the Slack path (0 = in the answering thread, as the "
-        "figures in benchmarks/README.md; serve's default is 2); --acks-only takes a "
+        "figures in benchmarks/README.md; serve's default is 1); --acks-only takes a "
         "comma-separated list to compare, e.g. 0,2",
     )
     parser.add_argument("--repeat", type=int, default=1, help="repetitions (--acks-only)")
