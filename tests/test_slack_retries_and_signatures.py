@@ -196,14 +196,18 @@ def test_unverifiable_requests_get_401_and_the_double_records_nothing(bot: Bot, 
 # --------------------------------------------------------------------------- replicas
 
 
-@pytest.mark.parametrize("shared", [True, False], ids=["shared-state-db", "per-process"])
+@pytest.mark.parametrize("store", ["sqlite", "postgresql", "memory"])
 def test_a_redelivery_to_another_replica_is_answered_once_with_a_shared_state_db(
-    slack: SlackDouble, built_db: Path, tmp_path: Path, state_db_url: str, shared: bool
+    request: pytest.FixtureRequest, slack: SlackDouble, built_db: Path, tmp_path: Path, store: str
 ) -> None:
     """Two replicas behind a load balancer: the first delivery reaches one, Slack's
     retry the other. With ``KPI_STATE_DB`` shared (what ``serve`` uses; SQLite and
     PostgreSQL) one answers; with memory only, both do — the case the table exists for."""
-    url = state_db_url
+    shared = store != "memory"
+    if store == "sqlite":
+        url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    elif store == "postgresql":
+        url = request.getfixturevalue("postgres").new_database()
     replica_db = tmp_path / built_db.name  # each replica reads its own warehouse file
     shutil.copyfile(built_db, replica_db)
 
