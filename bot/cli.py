@@ -192,15 +192,10 @@ def _service(settings: Settings, db: Path | None = None):
     from dataclasses import replace
 
     from bot.service import KpiService
-    from bot.warehouse import open_reader
 
     if db is not None:
         settings = replace(settings, duckdb_path=db)
-    return KpiService(
-        open_reader(settings),
-        timezone=settings.timezone,
-        stale_after_hours=settings.stale_after_hours,
-    )
+    return KpiService.from_settings(settings)
 
 
 def write_charts(answer, out: Path, prefix: str = "") -> dict[str, str]:
@@ -216,8 +211,7 @@ def write_charts(answer, out: Path, prefix: str = "") -> dict[str, str]:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.render.json_result import to_json_dict
-    from bot.render.text import render_text
+    from bot.kinds import render_text, to_json_dict
     from bot.service import ErrorAnswer
 
     answer = _service(settings).ask(args.question, as_of=args.as_of)
@@ -239,7 +233,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.build import BuildError, build
     from bot.demo_data import generate
-    from bot.render.text import render_text
+    from bot.kinds import render_text
     from bot.service import ErrorAnswer, ExperimentListAnswer
 
     db = _db(args, settings)

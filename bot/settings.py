@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.access import Allowlists, Audience
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DUCKDB_PATH = "data/kpi.duckdb"
 DEFAULT_STATE_DB = "sqlite:///data/kpi_state.sqlite"
@@ -55,11 +57,15 @@ class Settings:
     chart_processes: int = 1  # serve renders charts in this many worker processes; 0 = inline
     log_level: str = "INFO"
 
+    @property
+    def allowlists(self) -> Allowlists:
+        """Where and to whom revenue-derived figures may be shown (``bot.access``)."""
+        return Allowlists(self.allowed_channels, self.allowed_users)
+
     def is_allowed(self, channel_id: str, user_id: str) -> bool:
-        """Allowlists restrict where revenue figures may be shown; empty means open."""
-        channel_ok = not self.allowed_channels or channel_id in self.allowed_channels
-        user_ok = not self.allowed_users or user_id in self.allowed_users
-        return channel_ok and user_ok
+        """May ``user_id`` see a revenue-derived figure posted in ``channel_id``?"""
+        audience = self.allowlists.audience(channel_id, user_id, restricted=True)
+        return audience is Audience.PUBLIC
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -89,7 +95,7 @@ def _read(env: Mapping[str, str]) -> Settings:
         raise SettingsError("SLACK_API_URL must be an http(s) URL, e.g. https://slack.com/api/")
     if not api_url.endswith("/"):
         api_url += "/"
-    return Settings(
+    settings = Settings(
         warehouse=warehouse,
         duckdb_path=Path(env.get("KPI_DUCKDB_PATH", DEFAULT_DUCKDB_PATH) or DEFAULT_DUCKDB_PATH),
         bigquery=_read_bigquery(env) if warehouse == "bigquery" else None,
@@ -109,6 +115,25 @@ def _read(env: Mapping[str, str]) -> Settings:
         chart_processes=_count(env, "KPI_CHART_PROCESSES", 1, maximum=32),
         log_level=env.get("KPI_LOG_LEVEL", "INFO").upper(),
     )
+    _check_digest_channels(settings)
+    return settings
+
+
+def _check_digest_channels(settings: Settings) -> None:
+    """A configured digest channel the allowlists refuse is an error at start-up, not a
+    digest silently never sent (the digest shows revenue)."""
+    refused = [c for c in settings.digest_channels if not settings.allowlists.public_in(c)]
+    if refused:
+        why = (
+            "not in KPI_ALLOWED_CHANNELS"
+            if settings.allowed_channels
+            else "KPI_ALLOWED_USERS is set without KPI_ALLOWED_CHANNELS, so no channel may "
+            "show revenue publicly"
+        )
+        raise SettingsError(
+            f"KPI_DIGEST_CHANNELS has channels the allowlists refuse ({', '.join(refused)}): "
+            f"{why}. Add them to KPI_ALLOWED_CHANNELS or remove them from KPI_DIGEST_CHANNELS."
+        )
 
 
 def _read_bigquery(env: Mapping[str, str]) -> BigQuerySettings:

@@ -52,7 +52,7 @@ from google.cloud import bigquery
 
 from bot.build import MARTS, RAW_TABLES, build
 from bot.demo_data import generate
-from bot.render.json_result import to_json_dict
+from bot.kinds import to_json_dict
 from bot.service import ErrorAnswer, KpiService
 from bot.settings import BigQuerySettings
 from bot.warehouse.base import MartReader, WarehouseNotBuilt

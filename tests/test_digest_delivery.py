@@ -21,12 +21,13 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot.access import Allowlists
 from bot.digest.content import DigestContent
 from bot.digest.schedule import DigestPeriod, naive_utc
 from bot.digest.service import DigestService, RetryPolicy
 from bot.digest.store import FAILED, SENT, DigestStore
+from bot.sender import SlackSender, message_client
 from bot.service import KpiService
-from bot.slack.sender import SlackSender, message_client
 from bot.state import state_engine
 from bot.warehouse.base import MartReader
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse
@@ -399,7 +400,7 @@ def test_unsubscribe_sticks_across_restarts_and_seeding(make, slack) -> None:
 
 
 def test_the_allowlist_filters_subscribed_channels(make, slack) -> None:
-    service = make(Clock(FIRE), allowed_channels=frozenset({OTHER}))
+    service = make(Clock(FIRE), allowlists=Allowlists(channels=frozenset({OTHER})))
     service.subscribe(OTHER, None)
     outcomes = service.run_due()
     assert [(o.channel, o.status) for o in outcomes] == [(OTHER, "sent")]

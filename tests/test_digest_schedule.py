@@ -28,10 +28,10 @@ from bot.digest.schedule import (
 )
 from bot.digest.service import DigestService
 from bot.digest.store import SENT, DigestStore
+from bot.sender import SlackSender, message_client
 from bot.service import KpiService
 from bot.settings import SettingsError
 from bot.slack.dedupe import SharedSeenRequests
-from bot.slack.sender import SlackSender, message_client
 from bot.state import state_engine
 from bot.warehouse.base import MartReader
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse

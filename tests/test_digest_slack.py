@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 from bot.digest.schedule import naive_utc
 from bot.digest.service import DigestService
 from bot.digest.store import DigestStore
+from bot.sender import SlackSender, message_client
 from bot.service import KpiService
 from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.context import Services
-from bot.slack.sender import SlackSender, message_client
 from bot.slack.server import make_http_server
 from bot.warehouse.base import MartReader
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse

@@ -33,7 +33,7 @@ from bot.core.questions import (
     ParseError,
     parse_question,
 )
-from bot.render.blocks import answer_blocks, answer_text
+from bot.kinds import answer_blocks, answer_text
 from bot.service import (
     DigestCommandAnswer,
     ErrorAnswer,

@@ -19,7 +19,7 @@ import pytest
 from bot.cli import main
 from bot.core import format as fmt
 from bot.core.questions import Question, escape_mrkdwn
-from bot.render.json_result import to_json_dict
+from bot.kinds import to_json_dict
 from bot.service import Answer, KpiService
 from bot.warehouse.base import MartReader
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse
@@ -34,8 +34,8 @@ class RecordingKpiService(KpiService):
         super().__init__(*args, **kwargs)
         self.answers: list[Answer] = []
 
-    def answer(self, question: Question) -> Answer:
-        result = super().answer(question)
+    def answer(self, question: Question, *, charts: bool = True) -> Answer:
+        result = super().answer(question, charts=charts)
         self.answers.append(result)
         return result
 

@@ -304,8 +304,12 @@ def test_help_is_private_and_posts_nothing_in_the_channel(bot: Bot, text: str) -
     assert reply.ephemeral and reply.response_type == "ephemeral"
     assert reply.replace_original is False
     assert header_of(reply) == "kpi-bot help"
-    for example in ("/kpi revenue last 30 days", "/kpi ab checkout_redesign", "/kpi retention"):
+    examples = ("/kpi revenue last 30 days", "/kpi ab checkout_redesign", "/kpi retention")
+    for example in examples[:1] if text == "help revenue" else examples:
         assert example in reply.all_text
+    if text == "help revenue":  # a topic shows that topic's grammar, not everything
+        assert "/kpi ab checkout_redesign" not in reply.all_text
+        assert "`/kpi help`" in reply.all_text
     assert_within_block_kit_limits(reply.blocks or [])
     assert bot.slack.messages("chat.postMessage") == []
 
@@ -401,7 +405,11 @@ def test_warehouse_timeout_is_a_friendly_reply_and_the_next_command_works(
     "settings, channel, user",
     [
         ({"allowed_channels": frozenset({"C0FINANCE"})}, CHANNEL, USER),
-        ({"allowed_users": frozenset({"U0CFO"})}, "C0FINANCE", USER),
+        (
+            {"allowed_channels": frozenset({"C0FINANCE"}), "allowed_users": frozenset({"U0CFO"})},
+            "C0FINANCE",
+            USER,
+        ),
     ],
     ids=["channel-not-allowed", "user-not-allowed"],
 )
@@ -411,10 +419,26 @@ def test_allowlists_refuse_revenue_politely(
     with running_bot(slack, service_for(built_db), **settings) as bot:
         reply = bot.private_reply(bot.ask("revenue last 30 days", channel_id=channel, user_id=user))
         assert reply.ephemeral and "Revenue figures aren't shared" in reply.all_text
+        assert "$" not in reply.all_text
         assert slack.messages("chat.postMessage") == []
 
         bot.ask("revenue last 30 days", channel_id="C0FINANCE", user_id="U0CFO")
         assert header_of(bot.channel_message("C0FINANCE")) == "Revenue · last 30 days"
+
+
+def test_a_user_allowlist_alone_answers_revenue_privately(
+    slack: SlackDouble, built_db: Path
+) -> None:
+    """KPI_ALLOWED_USERS decides who may ask, not who sees: without a channel allowlist
+    no channel is public for revenue, so an allowed user's answer is private."""
+    with running_bot(slack, service_for(built_db), allowed_users=frozenset({"U0CFO"})) as bot:
+        reply = bot.private_reply(bot.ask("revenue last 30 days", user_id="U0CFO"))
+        assert reply.ephemeral and "only shown privately" in reply.all_text
+        assert header_of(reply) == "Revenue · last 30 days"
+        refused = bot.private_reply(bot.ask("revenue last 30 days", user_id=USER))
+        assert "aren't shared with you" in refused.all_text and "$" not in refused.all_text
+        assert slack.messages("chat.postMessage") == []
+        assert slack.messages("files.completeUploadExternal") == []
 
 
 def test_allowlists_default_to_open(bot: Bot) -> None:
@@ -551,9 +575,9 @@ def _wait(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
 def test_a_huge_answer_still_fits_block_kit_and_is_accepted(slack: SlackDouble) -> None:
     """An answer far beyond Slack's limits is trimmed, and the double (which refuses
     anything over the limits, as Slack does) accepts it."""
-    from bot.render.blocks import answer_blocks, answer_text
+    from bot.kinds import answer_blocks, answer_text
+    from bot.sender import SlackSender, message_client
     from bot.service import ExperimentListAnswer, Freshness
-    from bot.slack.sender import SlackSender, message_client
     from bot.warehouse.base import ExperimentInfo
 
     infos = tuple(

@@ -81,3 +81,26 @@ def day(value: date | None) -> str:
 
 def timestamp(value: datetime | None) -> str:
     return "unknown" if value is None else f"{value:%Y-%m-%d %H:%M} UTC"
+
+
+def date_range(start: date, end: date, *, weekday: bool = False, short_month: bool = False) -> str:
+    """``Oct 06 – Nov 02, 2025``; the first year is written too when the years differ.
+
+    ``weekday`` names the day of a one-day range (``Mon Oct 06, 2025``);
+    ``short_month`` writes a range within one month as ``Oct 06 – 12, 2025``.
+    """
+    if start == end:
+        return f"{start:%a %b %d, %Y}" if weekday else f"{start:%b %d, %Y}"
+    if start.year != end.year:
+        return f"{start:%b %d, %Y} – {end:%b %d, %Y}"
+    if short_month and start.month == end.month:
+        return f"{start:%b %d} – {end:%d, %Y}"
+    return f"{start:%b %d} – {end:%b %d, %Y}"
+
+
+def p_value(p: float | None) -> str:
+    """``p = 0.034``, ``p < 0.001``, or ``n/a``."""
+    if _missing(p):
+        return "n/a"
+    assert p is not None
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"

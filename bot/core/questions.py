@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from bot.core.windows import (
     DateWindow,
@@ -89,7 +90,6 @@ EXAMPLE_REVENUE = "/kpi revenue last 30 days"
 EXAMPLE_AB = "/kpi ab checkout_redesign"
 EXAMPLE_RETENTION = "/kpi retention 8"
 EXAMPLE_DIGEST = "/kpi digest preview"
-COMMAND_LIST = "`revenue`, `ab`, `retention`, `digest`, `help`"
 WINDOW_FORMS = (
     "`last 30 days`, `yesterday`, `last week`, `last 4 weeks`, `mtd`, `last month`, "
     "`october`, `2025-10`, `2025-10-03` or `2025-09-14..2025-10-14`"
@@ -97,32 +97,6 @@ WINDOW_FORMS = (
 # Shown if a bug slips past the parser (it never should: the tests look for this text).
 INTERNAL_ERROR = "Sorry, I tripped over that question. This is a bug on our side."
 
-COMMANDS = {
-    "revenue": "revenue",
-    "rev": "revenue",
-    "ab": "ab",
-    "a/b": "ab",
-    "experiment": "ab",
-    "experiments": "ab",
-    "retention": "retention",
-    "cohorts": "retention",
-    "digest": "digest",
-    "help": "help",
-    "?": "help",
-}
-HELP_TOPICS = {
-    "revenue": "revenue",
-    "rev": "revenue",
-    "ab": "ab",
-    "experiment": "ab",
-    "experiments": "ab",
-    "retention": "retention",
-    "cohorts": "retention",
-    "digest": "digest",
-    "window": "windows",
-    "windows": "windows",
-    "dates": "windows",
-}
 COMPARE_PREVIOUS = {
     "previous",
     "prev",
@@ -142,26 +116,28 @@ COMPARE_LAST_YEAR = {
 }
 DIGEST_ACTIONS: tuple[DigestAction, ...] = ("preview", "subscribe", "unsubscribe")
 
-USAGE = "\n".join(
-    [
-        "*Revenue* — `/kpi revenue [window] [vs previous | vs last year]` (default: last 7 days)",
-        "   `/kpi revenue` · `/kpi revenue last 30 days` · `/kpi revenue mtd vs last year`",
-        "   Windows count complete days up to yesterday: `yesterday`, `last 30 days` (`30d`), "
-        "`last week`, `last 4 weeks`, `wtd`, `mtd`, `qtd`, `ytd`, `last month`, "
-        "`last 3 months`, `last quarter`, `last year`",
-        "   Dates: `2025-10-03`, `2025-09-14..2025-10-14`, `since 2025-09-01`, `october`, "
-        "`october 2025`, `2025-10`, `q3 2025`, `2025`",
-        "   Compared with the period just before; months, quarters and years with the whole "
-        "one before; mtd/wtd/qtd/ytd with the same days of the previous period.",
-        "*Experiments* — `/kpi ab` lists them · `/kpi ab checkout_redesign` · "
-        "`/kpi ab checkout_redesign --alpha 0.1`",
-        "*Retention* — `/kpi retention [weeks]`: the most recent weekly cohorts (1–52, "
-        "default 12) · `/kpi retention 8`",
-        "*Digest* — `/kpi digest preview` · `/kpi digest subscribe` · "
-        "`/kpi digest unsubscribe` (this channel's weekly digest)",
-        "*Help* — `/kpi help` · `/kpi help revenue`",
-    ]
-)
+
+@dataclass(frozen=True)
+class QuestionSpec:
+    """One ``/kpi`` subcommand's grammar: the words that start it, its parser, and the
+    help shown for it. ``GRAMMAR`` lists them; commands, help topics and usage all come
+    from it, and ``bot.kinds`` pairs each with its answerer and renderers."""
+
+    name: str  # the canonical command word, also its help topic
+    question_type: type
+    parse: Callable[[list[str], date], Any]  # the words after the command → Question | ParseError
+    aliases: tuple[str, ...] = ()  # more words that start it (and name its help topic)
+    usage: tuple[str, ...] = ()  # help lines, Slack mrkdwn
+    example: str = ""  # a full command that works
+
+
+@dataclass(frozen=True)
+class HelpTopic:
+    """A help topic that is not a command (e.g. ``windows``)."""
+
+    name: str
+    aliases: tuple[str, ...]
+    usage: tuple[str, ...]
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -211,18 +187,10 @@ def _parse(text: str, as_of: date) -> Question | ParseError:
         words = words[1:]
     if not words:
         return HelpQuestion(None)
-    command, args = COMMANDS.get(words[0].lower()), words[1:]
-    if command == "revenue":
-        return _revenue(args, as_of)
-    if command == "ab":
-        return _experiment(args)
-    if command == "retention":
-        return _retention(args)
-    if command == "digest":
-        return _digest(args)
-    if command == "help":
-        return HelpQuestion(HELP_TOPICS.get(" ".join(args).lower()))
-    return _unknown_command(words, as_of)
+    spec, args = COMMANDS.get(words[0].lower()), words[1:]
+    if spec is None:
+        return _unknown_command(words, as_of)
+    return spec.parse(args, as_of)
 
 
 def _unknown_command(words: list[str], as_of: date) -> ParseError:
@@ -285,7 +253,7 @@ _OPTION_DASHES = re.compile(r"^(?:--|-|–|—)")
 _ALPHA_VALUE = re.compile(r"(?:[0-9]{1,3}(?:\.[0-9]{0,8})?|\.[0-9]{1,8})(%?)", re.ASCII)
 
 
-def _experiment(args: list[str]) -> ExperimentQuestion | ParseError:
+def _experiment(args: list[str], as_of: date | None = None) -> ExperimentQuestion | ParseError:
     experiment_id: str | None = None
     alpha: float | None = None
     i = 0
@@ -347,7 +315,7 @@ _RETENTION_WEEKS = re.compile(
 )
 
 
-def _retention(args: list[str]) -> RetentionQuestion | ParseError:
+def _retention(args: list[str], as_of: date | None = None) -> RetentionQuestion | ParseError:
     rest = normalize(" ".join(args))
     if not rest:
         return RetentionQuestion(DEFAULT_RETENTION_WEEKS)
@@ -370,7 +338,7 @@ def _retention(args: list[str]) -> RetentionQuestion | ParseError:
     return RetentionQuestion(weeks)
 
 
-def _digest(args: list[str]) -> DigestCommand | ParseError:
+def _digest(args: list[str], as_of: date | None = None) -> DigestCommand | ParseError:
     action = normalize(" ".join(args))
     for known in DIGEST_ACTIONS:
         if action == known:
@@ -380,3 +348,108 @@ def _digest(args: list[str]) -> DigestCommand | ParseError:
         f"Digest commands are `preview`, `subscribe` and `unsubscribe` — {shown}",
         EXAMPLE_DIGEST,
     )
+
+
+def _help(args: list[str], as_of: date) -> HelpQuestion:
+    return HelpQuestion(HELP_TOPICS.get(" ".join(args).lower()))
+
+
+def _usage_lines(*lines: str) -> tuple[str, ...]:
+    return lines
+
+
+REVENUE = QuestionSpec(
+    "revenue",
+    RevenueQuestion,
+    _revenue,
+    aliases=("rev",),
+    usage=_usage_lines(
+        "*Revenue* — `/kpi revenue [window] [vs previous | vs last year]` (default: last 7 days)",
+        "   `/kpi revenue` · `/kpi revenue last 30 days` · `/kpi revenue mtd vs last year`",
+        "   Windows count complete days up to yesterday: `yesterday`, `last 30 days` (`30d`), "
+        "`last week`, `last 4 weeks`, `wtd`, `mtd`, `qtd`, `ytd`, `last month`, "
+        "`last 3 months`, `last quarter`, `last year`",
+        "   Dates: `2025-10-03`, `2025-09-14..2025-10-14`, `since 2025-09-01`, `october`, "
+        "`october 2025`, `2025-10`, `q3 2025`, `2025`",
+        "   Compared with the period just before; months, quarters and years with the whole "
+        "one before; mtd/wtd/qtd/ytd with the same days of the previous period.",
+    ),
+    example=EXAMPLE_REVENUE,
+)
+EXPERIMENTS = QuestionSpec(
+    "ab",
+    ExperimentQuestion,
+    _experiment,
+    aliases=("a/b", "experiment", "experiments"),
+    usage=_usage_lines(
+        "*Experiments* — `/kpi ab` lists them · `/kpi ab checkout_redesign` · "
+        "`/kpi ab checkout_redesign --alpha 0.1`",
+    ),
+    example=EXAMPLE_AB,
+)
+RETENTION = QuestionSpec(
+    "retention",
+    RetentionQuestion,
+    _retention,
+    aliases=("cohorts",),
+    usage=_usage_lines(
+        "*Retention* — `/kpi retention [weeks]`: the most recent weekly cohorts (1–52, "
+        "default 12) · `/kpi retention 8`",
+    ),
+    example=EXAMPLE_RETENTION,
+)
+DIGEST = QuestionSpec(
+    "digest",
+    DigestCommand,
+    _digest,
+    usage=_usage_lines(
+        "*Digest* — `/kpi digest preview` · `/kpi digest subscribe` · "
+        "`/kpi digest unsubscribe` (this channel's weekly digest)",
+    ),
+    example=EXAMPLE_DIGEST,
+)
+HELP = QuestionSpec(
+    "help",
+    HelpQuestion,
+    _help,
+    aliases=("?",),
+    usage=_usage_lines("*Help* — `/kpi help` · `/kpi help revenue`"),
+    example="/kpi help revenue",
+)
+WINDOWS_TOPIC = HelpTopic(
+    "windows",
+    ("window", "dates"),
+    _usage_lines(
+        "*Windows* — complete days up to yesterday: `yesterday`, `last 30 days` (`30d`), "
+        "`last week`, `last 4 weeks`, `wtd`, `mtd`, `qtd`, `ytd`, `last month`, "
+        "`last 3 months`, `last quarter`, `last year`",
+        "   Dates: `2025-10-03`, `2025-09-14..2025-10-14`, `since 2025-09-01`, `october`, "
+        "`october 2025`, `2025-10`, `q3 2025`, `2025`",
+        "   `vs previous` (the default) or `vs last year`: `/kpi revenue mtd vs last year`",
+    ),
+)
+
+# The grammar: one entry per /kpi subcommand, in the order help lists them. A new kind of
+# question adds its spec here and its answer kind in ``bot.kinds`` (a test checks both).
+GRAMMAR: tuple[QuestionSpec, ...] = (REVENUE, EXPERIMENTS, RETENTION, DIGEST, HELP)
+HELP_ONLY_TOPICS: tuple[HelpTopic, ...] = (WINDOWS_TOPIC,)
+
+COMMANDS: dict[str, QuestionSpec] = {
+    word: spec for spec in GRAMMAR for word in (spec.name, *spec.aliases)
+}
+COMMAND_LIST = ", ".join(f"`{spec.name}`" for spec in GRAMMAR)
+HELP_TOPICS: dict[str, str] = {
+    word: topic.name
+    for topic in (*(s for s in GRAMMAR if s is not HELP), *HELP_ONLY_TOPICS)
+    for word in (topic.name, *topic.aliases)
+    if word != "a/b"
+}
+USAGE = "\n".join(line for spec in GRAMMAR for line in spec.usage)
+
+
+def topic_usage(topic: str | None) -> str:
+    """The help text of one topic (its grammar and examples), or all of it."""
+    for item in (*GRAMMAR, *HELP_ONLY_TOPICS):
+        if item.name == topic:
+            return "\n".join([*item.usage, f"Every command: `/kpi help` ({COMMAND_LIST})."])
+    return USAGE

@@ -266,7 +266,7 @@ def _footer(content: DigestContent) -> list[str]:
     freshness = content.freshness
     if freshness is not None and not freshness.stale:
         lines.append(freshness_line(freshness))
-    if content.charts:
+    if content.has_chart:
         lines.append(":thread: Charts are in the thread.")
     lines.append(
         f"Week {content.week.start:%G-W%V} · Monday–Sunday, UTC days · `/kpi digest preview`"

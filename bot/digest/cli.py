@@ -30,22 +30,12 @@ _CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
 
 def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
-    kpi = _kpi_service(settings)
+    kpi = KpiService.from_settings(settings)
     as_of: date = args.as_of or kpi.today()
     period = period_for_date(as_of)
     if args.dry_run:
         return _dry_run(kpi, period, args)
     return _send(kpi, period, args, settings)
-
-
-def _kpi_service(settings: Settings) -> KpiService:
-    from bot.warehouse import open_reader
-
-    return KpiService(
-        open_reader(settings),
-        timezone=settings.timezone,
-        stale_after_hours=settings.stale_after_hours,
-    )
 
 
 def _dry_run(kpi: KpiService, period: DigestPeriod, args: argparse.Namespace) -> int:
@@ -69,7 +59,7 @@ def _send(
 ) -> int:
     from bot.digest.runtime import open_store
     from bot.digest.service import DigestService
-    from bot.slack.sender import SlackSender, message_client
+    from bot.sender import SlackSender, message_client
 
     if not settings.slack_bot_token:
         raise SettingsError(

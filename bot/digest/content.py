@@ -25,12 +25,12 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from bot.core import anomalies, charts
-from bot.core import format as fmt
+from bot.core import anomalies
 from bot.core.questions import ExperimentQuestion, RetentionQuestion, RevenueQuestion
 from bot.core.stats import two_proportion_test
 from bot.core.windows import DateWindow, previous_window, same_window_last_year
 from bot.digest.schedule import DigestPeriod
+from bot.render.charts import digest_revenue_chart
 from bot.service import (
     Chart,
     ErrorAnswer,
@@ -106,6 +106,11 @@ class DigestContent:
         return self.period.week
 
     @property
+    def has_chart(self) -> bool:
+        """Whether the posted digest has a chart (a preview, drawn without, says the same)."""
+        return isinstance(self.revenue, RevenueAnswer)
+
+    @property
     def unusual_days(self) -> list[anomalies.DayCheck]:
         return anomalies.anomalies(self.day_checks)
 
@@ -114,17 +119,22 @@ def gather_content(
     kpi: KpiService,
     period: DigestPeriod,
     settings: anomalies.AnomalySettings = anomalies.DEFAULT_SETTINGS,
+    *,
+    charts: bool = True,
 ) -> DigestContent:
+    """``charts=False`` skips drawing the chart (a preview shows the blocks only)."""
     week = period.week
-    revenue = kpi.answer(RevenueQuestion(week, previous_window(week), same_window_last_year(week)))
+    revenue = kpi.answer(
+        RevenueQuestion(week, previous_window(week), same_window_last_year(week)), charts=False
+    )
     checks = _day_checks(kpi, week, settings)
     lines, more, experiments_error = _experiments(kpi, week)
     retention, retention_error = _retention(kpi, period)
     freshness = getattr(revenue, "freshness", None)
     chart_list: tuple[Chart, ...] = ()
-    if isinstance(revenue, RevenueAnswer):
+    if charts and isinstance(revenue, RevenueAnswer):
         unusual = [c.day for c in anomalies.anomalies(checks)]
-        chart_list = (revenue_chart(revenue, unusual),)
+        chart_list = (digest_revenue_chart(revenue, unusual, kpi.render),)
     return DigestContent(
         period=period,
         revenue=revenue,
@@ -146,7 +156,7 @@ def _day_checks(
     """Daily revenue of the week and the ``history_weeks`` before it, through the service."""
     start = week.start - timedelta(weeks=settings.history_weeks)
     history = DateWindow(start, week.end, f"{settings.history_weeks + 1} weeks", "days")
-    answer = kpi.answer(RevenueQuestion(history, previous_window(history)))
+    answer = kpi.answer(RevenueQuestion(history, previous_window(history)), charts=False)
     if not isinstance(answer, RevenueAnswer):
         return []
     series = daily_series(answer.report.current.daily)
@@ -158,14 +168,14 @@ def daily_series(daily: pd.DataFrame) -> dict[date, float]:
 
 
 def _experiments(kpi: KpiService, week: DateWindow) -> tuple[list[ExperimentLine], int, str | None]:
-    listing = kpi.answer(ExperimentQuestion(None))
+    listing = kpi.answer(ExperimentQuestion(None), charts=False)
     if isinstance(listing, ErrorAnswer):
         return [], 0, listing.message
     assert isinstance(listing, ExperimentListAnswer)
     running = [e for e in listing.experiments if _ran_during(e, week)]
     lines: list[ExperimentLine] = []
     for info in running[:MAX_EXPERIMENTS]:
-        answer = kpi.answer(ExperimentQuestion(info.experiment_id))
+        answer = kpi.answer(ExperimentQuestion(info.experiment_id), charts=False)
         if not isinstance(answer, ExperimentAnswer):
             message = answer.message if isinstance(answer, ErrorAnswer) else "no result"
             lines.append(
@@ -199,7 +209,7 @@ def _retention(kpi: KpiService, period: DigestPeriod) -> tuple[Week1Retention | 
     # enough cohorts to reach back past them.
     weeks_back = max(0, (kpi.today() - period.as_of).days // 7 + 1)
     cohorts = min(MAX_RETENTION_COHORTS, RETENTION_COHORTS + weeks_back)
-    answer = kpi.answer(RetentionQuestion(cohorts))
+    answer = kpi.answer(RetentionQuestion(cohorts), charts=False)
     if isinstance(answer, ErrorAnswer):
         return None, answer.message
     assert isinstance(answer, RetentionAnswer)
@@ -236,29 +246,3 @@ def week1_vs_baseline(
         baseline_active=base_active,
         p_value=two_proportion_test(active, size, base_active, base_size),
     )
-
-
-def revenue_chart(answer: RevenueAnswer, unusual_days: list[date]) -> Chart:
-    """The week's daily revenue over the week before, unusual days ringed."""
-    current, previous = answer.report.current, answer.report.previous
-    title = (
-        f"Revenue {_span(current.window)}: {fmt.money(current.revenue)} "
-        f"({fmt.pct(previous.revenue.delta_pct)} vs previous week)"
-    )
-    png = charts.revenue_chart(
-        current.daily[["day", "revenue"]].reset_index(drop=True),
-        previous.baseline.daily[["day", "revenue"]].reset_index(drop=True),
-        title=title,
-        current_label=_span(current.window),
-        previous_label=_span(previous.baseline.window),
-        highlight_days=unusual_days,
-    )
-    return Chart("revenue", title, png)
-
-
-def _span(window: DateWindow) -> str:
-    if window.start.year != window.end.year:
-        return f"{window.start:%b %d, %Y} – {window.end:%b %d, %Y}"
-    if window.start.month == window.end.month:
-        return f"{window.start:%b %d} – {window.end:%d, %Y}"
-    return f"{window.start:%b %d} – {window.end:%b %d, %Y}"

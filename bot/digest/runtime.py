@@ -37,8 +37,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.digest.schedule import naive_utc
 from bot.digest.service import DigestService
 from bot.digest.store import DigestStore
+from bot.sender import SlackSender
 from bot.settings import Settings, SettingsError
-from bot.slack.sender import SlackSender
 from bot.state import create_tables, state_engine
 
 if TYPE_CHECKING:

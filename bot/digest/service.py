@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.access import OPEN, Allowlists, Audience
 from bot.digest import store as ledger
 from bot.digest.blocks import DigestMessage, DigestNotes, MissedDigest, render_digest
 from bot.digest.content import DigestContent, gather_content
@@ -37,9 +38,9 @@ from bot.digest.schedule import (
     utc_now,
 )
 from bot.digest.store import DigestStore
+from bot.sender import PostResult, SlackSender
 from bot.service import KpiService
 from bot.settings import Settings
-from bot.slack.sender import PostResult, SlackSender
 
 log = logging.getLogger("bot.digest")
 
@@ -96,7 +97,7 @@ class DigestService:
         timezone: ZoneInfo,
         cron: str = "0 9 * * mon",
         grace_hours: float = 48.0,
-        allowed_channels: frozenset[str] = frozenset(),
+        allowlists: Allowlists = OPEN,
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
         lease: timedelta = DEFAULT_LEASE,
@@ -110,12 +111,12 @@ class DigestService:
         self.cron = cron
         self.trigger = build_trigger(cron, timezone)
         self.grace = timedelta(hours=grace_hours)
-        self.allowed_channels = allowed_channels
+        self.allowlists = allowlists
         self.clock = clock  # aware UTC now
         self.sleep = sleep
         self.lease = lease
         self.retry = retry
-        self._content_builder = content_builder or (lambda period: gather_content(kpi, period))
+        self._content_builder = content_builder
 
     @classmethod
     def from_settings(
@@ -133,7 +134,7 @@ class DigestService:
             timezone=settings.timezone,
             cron=settings.digest_cron,
             grace_hours=settings.digest_grace_hours,
-            allowed_channels=settings.allowed_channels,
+            allowlists=settings.allowlists,
             **kwargs,
         )
 
@@ -143,8 +144,11 @@ class DigestService:
         """The week the next (or today's) digest reports."""
         return period_for_date(self.clock().astimezone(self.timezone).date())
 
-    def content(self, period: DigestPeriod) -> DigestContent:
-        return self._content_builder(period)
+    def content(self, period: DigestPeriod, charts: bool = True) -> DigestContent:
+        """The digest's figures; its chart drawn only with ``charts`` (a preview shows none)."""
+        if self._content_builder is not None:
+            return self._content_builder(period)
+        return gather_content(self.kpi, period, charts=charts)
 
     def message(
         self, channel: str, period: DigestPeriod, content: DigestContent, late: bool = False
@@ -162,7 +166,7 @@ class DigestService:
     def preview(self, channel: str) -> tuple[list[dict], str]:
         """Exactly the blocks this channel's next digest would have (charts aside)."""
         period = self.current_period()
-        message = self.message(channel, period, self.content(period))
+        message = self.message(channel, period, self.content(period, charts=False))
         return message.blocks, f"Preview: {message.text}"
 
     def subscribe(self, channel: str, user: str | None = None) -> bool:
@@ -172,11 +176,20 @@ class DigestService:
         return self.store.unsubscribe(channel, user, naive_utc(self.clock()))
 
     def channels(self) -> list[str]:
-        """Subscribed channels that the allowlist (if any) still permits."""
-        return [c for c in self.store.channels() if self._allowed(c)]
+        """Subscribed channels where the allowlists (``bot.access``) still let revenue be
+        shown publicly; a subscription they now refuse is logged at each delivery."""
+        channels = []
+        for channel in self.store.channels():
+            if self.may_post(channel):
+                channels.append(channel)
+            else:
+                log.warning("digest not sent to %s: the allowlists refuse it", channel)
+        return channels
 
-    def _allowed(self, channel: str) -> bool:
-        return not self.allowed_channels or channel in self.allowed_channels
+    def may_post(self, channel: str) -> bool:
+        """The digest shows revenue: only channels where it may appear publicly."""
+        audience = self.allowlists.audience(channel, None, restricted=True)
+        return audience is Audience.PUBLIC
 
     # ------------------------------------------------------------ delivery
 
@@ -223,7 +236,7 @@ class DigestService:
         late: bool = False,
         retry_failed: bool = True,
     ) -> Outcome:
-        if not self._allowed(channel):
+        if not self.may_post(channel):
             return Outcome(channel, period.key, "not_allowed", error="channel not in allowlist")
         if self.sender is None:
             return Outcome(channel, period.key, "no_sender", error="no Slack token")

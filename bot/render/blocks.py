@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.questions import USAGE, escape_mrkdwn
-from bot.render import summary
-from bot.service import (
+from bot.answers import (
     Answer,
     DigestCommandAnswer,
     ErrorAnswer,
@@ -21,6 +19,8 @@ from bot.service import (
     RetentionAnswer,
     RevenueAnswer,
 )
+from bot.core.questions import escape_mrkdwn, topic_usage
+from bot.render import summary
 
 MAX_BLOCKS = 50
 MAX_HEADER = 150
@@ -99,56 +99,69 @@ def freshness_context(answer: Answer) -> list[Block]:
     return [section(line)] if freshness.stale else [context([line])]
 
 
-def answer_blocks(answer: Answer) -> list[Block]:
-    blocks: list[Block]
-    if isinstance(answer, RevenueAnswer):
-        blocks = [
-            header(f"Revenue · {answer.report.current.window.label}"),
-            section(summary.revenue_headline(answer)),
-            *fields(summary.revenue_fields(answer)),
-        ]
-        if answer.report.notes:
-            blocks.append(context([f":information_source: {n}" for n in answer.report.notes]))
-    elif isinstance(answer, ExperimentAnswer):
-        blocks = [
-            header(f"Experiment · {answer.info.experiment_id}"),
-            section(summary.experiment_headline(answer)),
-            section(summary.experiment_verdict(answer)),
-            divider(),
-            *lines_sections(summary.experiment_table(answer)),
-            *lines_sections(summary.experiment_notes(answer)),
-        ]
-    elif isinstance(answer, ExperimentListAnswer):
-        blocks = [header("Experiments"), *lines_sections(summary.experiment_list(answer))]
-    elif isinstance(answer, RetentionAnswer):
-        blocks = [
-            header("Weekly retention"),
-            section(summary.retention_headline(answer)),
-            *lines_sections(summary.retention_lines(answer)),
-        ]
-    elif isinstance(answer, HelpAnswer):
-        blocks = [header("kpi-bot help"), *lines_sections(USAGE.splitlines())]
-    elif isinstance(answer, DigestCommandAnswer):
-        blocks = [section("Digest commands: `/kpi digest preview|subscribe|unsubscribe`.")]
-    else:
-        assert isinstance(answer, ErrorAnswer)
-        text = f":warning: {answer.message}"
-        if answer.example:
-            text += f"\nTry: `{answer.example}`"
-        blocks = [section(text)]
-    return fit(blocks + freshness_context(answer))
+def revenue_blocks(answer: RevenueAnswer) -> list[Block]:
+    blocks = [
+        header(f"Revenue · {answer.report.current.window.label}"),
+        section(summary.revenue_headline(answer)),
+        *fields(summary.revenue_fields(answer)),
+    ]
+    if answer.report.notes:
+        blocks.append(context([f":information_source: {n}" for n in answer.report.notes]))
+    return blocks
 
 
-def answer_text(answer: Answer) -> str:
-    """The plain fallback text Slack shows in notifications and to screen readers."""
-    if isinstance(answer, RevenueAnswer):
-        return summary.revenue_headline(answer)
-    if isinstance(answer, ExperimentAnswer):
-        return escape_mrkdwn(f"{answer.info.experiment_id}: {answer.result.verdict}")
-    if isinstance(answer, ExperimentListAnswer):
-        return f"{len(answer.experiments)} experiments"
-    if isinstance(answer, RetentionAnswer):
-        return summary.retention_headline(answer)
-    if isinstance(answer, ErrorAnswer):
-        return answer.message
+def experiment_blocks(answer: ExperimentAnswer) -> list[Block]:
+    return [
+        header(f"Experiment · {answer.info.experiment_id}"),
+        section(summary.experiment_headline(answer)),
+        section(summary.experiment_verdict(answer)),
+        divider(),
+        *lines_sections(summary.experiment_table(answer)),
+        *lines_sections(summary.experiment_notes(answer)),
+    ]
+
+
+def experiment_list_blocks(answer: ExperimentListAnswer) -> list[Block]:
+    return [header("Experiments"), *lines_sections(summary.experiment_list(answer))]
+
+
+def retention_blocks(answer: RetentionAnswer) -> list[Block]:
+    return [
+        header("Weekly retention"),
+        section(summary.retention_headline(answer)),
+        *lines_sections(summary.retention_lines(answer)),
+    ]
+
+
+def help_blocks(answer: HelpAnswer) -> list[Block]:
+    return [header("kpi-bot help"), *lines_sections(topic_usage(answer.topic).splitlines())]
+
+
+def digest_command_blocks(answer: DigestCommandAnswer) -> list[Block]:
+    return [section("Digest commands: `/kpi digest preview|subscribe|unsubscribe`.")]
+
+
+def error_blocks(answer: ErrorAnswer) -> list[Block]:
+    text = f":warning: {answer.message}"
+    if answer.example:
+        text += f"\nTry: `{answer.example}`"
+    return [section(text)]
+
+
+# The plain fallback text Slack shows in notifications and to screen readers.
+
+
+def experiment_fallback(answer: ExperimentAnswer) -> str:
+    return escape_mrkdwn(f"{answer.info.experiment_id}: {answer.result.verdict}")
+
+
+def experiment_list_fallback(answer: ExperimentListAnswer) -> str:
+    return f"{len(answer.experiments)} experiments"
+
+
+def help_fallback(answer: HelpAnswer | DigestCommandAnswer) -> str:
     return "kpi-bot help"
+
+
+def error_fallback(answer: ErrorAnswer) -> str:
+    return answer.message

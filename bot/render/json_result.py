@@ -10,9 +10,7 @@ import math
 from datetime import date, datetime
 from typing import Any
 
-from bot.core.revenue import Change, Comparison, WindowTotals
-from bot.core.stats import Interval
-from bot.service import (
+from bot.answers import (
     Answer,
     DigestCommandAnswer,
     ErrorAnswer,
@@ -23,35 +21,38 @@ from bot.service import (
     RetentionAnswer,
     RevenueAnswer,
 )
+from bot.core.revenue import Change, Comparison, WindowTotals
+from bot.core.stats import Interval
 
 
-def to_json_dict(answer: Answer, chart_paths: dict[str, str] | None = None) -> dict[str, Any]:
-    body: dict[str, Any]
-    if isinstance(answer, RevenueAnswer):
-        body = _revenue(answer)
-    elif isinstance(answer, ExperimentAnswer):
-        body = _experiment(answer)
-    elif isinstance(answer, ExperimentListAnswer):
-        body = {"kind": "experiments", "experiments": [_info(e) for e in answer.experiments]}
-    elif isinstance(answer, RetentionAnswer):
-        body = _retention(answer)
-    elif isinstance(answer, HelpAnswer):
-        body = {"kind": "help", "topic": answer.topic}
-    elif isinstance(answer, DigestCommandAnswer):
-        body = {"kind": "digest_command", "action": answer.command.action}
-    else:
-        assert isinstance(answer, ErrorAnswer)
-        body = {
-            "kind": "error",
-            "error": answer.kind,
-            "message": answer.message,
-            "example": answer.example,
-        }
+def finish_json(answer: Answer, body: dict[str, Any], chart_paths: dict[str, str]) -> dict:
+    """The freshness and chart paths every answer carries, after the kind's own keys."""
     freshness = getattr(answer, "freshness", None)
     if freshness is not None:
         body["freshness"] = _freshness(freshness)
-    body["charts"] = dict(chart_paths or {})
+    body["charts"] = dict(chart_paths)
     return _clean(body)
+
+
+def experiment_list_json(answer: ExperimentListAnswer) -> dict[str, Any]:
+    return {"kind": "experiments", "experiments": [_info(e) for e in answer.experiments]}
+
+
+def help_json(answer: HelpAnswer) -> dict[str, Any]:
+    return {"kind": "help", "topic": answer.topic}
+
+
+def digest_command_json(answer: DigestCommandAnswer) -> dict[str, Any]:
+    return {"kind": "digest_command", "action": answer.command.action}
+
+
+def error_json(answer: ErrorAnswer) -> dict[str, Any]:
+    return {
+        "kind": "error",
+        "error": answer.kind,
+        "message": answer.message,
+        "example": answer.example,
+    }
 
 
 def _clean(value: Any) -> Any:
@@ -109,7 +110,7 @@ def _comparison(c: Comparison) -> dict[str, Any]:
     }
 
 
-def _revenue(a: RevenueAnswer) -> dict[str, Any]:
+def revenue_json(a: RevenueAnswer) -> dict[str, Any]:
     r = a.report
     return {
         "kind": "revenue",
@@ -128,7 +129,7 @@ def _info(e) -> dict[str, Any]:
     return dict(vars(e))
 
 
-def _experiment(a: ExperimentAnswer) -> dict[str, Any]:
+def experiment_json(a: ExperimentAnswer) -> dict[str, Any]:
     res = a.result
     return {
         "kind": "experiment",
@@ -187,7 +188,7 @@ def _experiment(a: ExperimentAnswer) -> dict[str, Any]:
     }
 
 
-def _retention(a: RetentionAnswer) -> dict[str, Any]:
+def retention_json(a: RetentionAnswer) -> dict[str, Any]:
     r = a.report
     trend = r.trend
     return {

@@ -7,12 +7,7 @@ escaped here, so a name like ``<!channel>`` can never ping anyone.
 
 from __future__ import annotations
 
-from bot.core import format as fmt
-from bot.core.questions import escape_mrkdwn
-from bot.core.revenue import Change, Comparison, WindowTotals
-from bot.core.stats import Comparison as ExperimentComparison
-from bot.core.stats import Interval, proportion_interval
-from bot.service import (
+from bot.answers import (
     Answer,
     ExperimentAnswer,
     ExperimentListAnswer,
@@ -20,6 +15,11 @@ from bot.service import (
     RetentionAnswer,
     RevenueAnswer,
 )
+from bot.core import format as fmt
+from bot.core.questions import escape_mrkdwn
+from bot.core.revenue import Change, Comparison, WindowTotals
+from bot.core.stats import Comparison as ExperimentComparison
+from bot.core.stats import Interval, proportion_interval
 
 VERDICT_ICONS = {
     "winner": ":white_check_mark:",

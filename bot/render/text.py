@@ -3,9 +3,7 @@ both read the same figures through ``bot.render.summary``."""
 
 from __future__ import annotations
 
-from bot.core.questions import USAGE
-from bot.render import summary
-from bot.service import (
+from bot.answers import (
     Answer,
     DigestCommandAnswer,
     ErrorAnswer,
@@ -15,35 +13,51 @@ from bot.service import (
     RetentionAnswer,
     RevenueAnswer,
 )
+from bot.core.questions import topic_usage
+from bot.render import summary
 
 
-def render_text(answer: Answer) -> str:
-    if isinstance(answer, RevenueAnswer):
-        lines = [summary.revenue_headline(answer), ""]
-        lines += [f"  {label:<22} {value}" for label, value in summary.revenue_fields(answer)]
-    elif isinstance(answer, ExperimentAnswer):
-        lines = [summary.experiment_headline(answer), "", summary.experiment_verdict(answer), ""]
-        lines += [f"  {row}" for row in summary.experiment_table(answer)]
-        lines += [""] + [f"  {note}" for note in summary.experiment_notes(answer)]
-    elif isinstance(answer, ExperimentListAnswer):
-        lines = ["Experiments", ""] + [f"  {row}" for row in summary.experiment_list(answer)]
-    elif isinstance(answer, RetentionAnswer):
-        lines = [summary.retention_headline(answer), ""]
-        lines += [f"  {line}" for line in summary.retention_lines(answer)]
-    elif isinstance(answer, HelpAnswer):
-        return _plain(USAGE)
-    elif isinstance(answer, DigestCommandAnswer):
-        return "Digest commands run in Slack; in a terminal use `python -m bot digest --dry-run`."
-    else:
-        assert isinstance(answer, ErrorAnswer)
-        example = f"\nExample: {answer.example}" if answer.example else ""
-        return _plain(answer.message) + _plain(example)
+def revenue_text(answer: RevenueAnswer) -> list[str]:
+    lines = [summary.revenue_headline(answer), ""]
+    return lines + [f"  {label:<22} {value}" for label, value in summary.revenue_fields(answer)]
+
+
+def experiment_text(answer: ExperimentAnswer) -> list[str]:
+    lines = [summary.experiment_headline(answer), "", summary.experiment_verdict(answer), ""]
+    lines += [f"  {row}" for row in summary.experiment_table(answer)]
+    return lines + [""] + [f"  {note}" for note in summary.experiment_notes(answer)]
+
+
+def experiment_list_text(answer: ExperimentListAnswer) -> list[str]:
+    return ["Experiments", ""] + [f"  {row}" for row in summary.experiment_list(answer)]
+
+
+def retention_text(answer: RetentionAnswer) -> list[str]:
+    lines = [summary.retention_headline(answer), ""]
+    return lines + [f"  {line}" for line in summary.retention_lines(answer)]
+
+
+def help_text(answer: HelpAnswer) -> list[str]:
+    return topic_usage(answer.topic).splitlines()
+
+
+def digest_command_text(answer: DigestCommandAnswer) -> list[str]:
+    return ["Digest commands run in Slack; in a terminal use `python -m bot digest --dry-run`."]
+
+
+def error_text(answer: ErrorAnswer) -> list[str]:
+    example = f"\nExample: {answer.example}" if answer.example else ""
+    return [answer.message + example]
+
+
+def finish_text(answer: Answer, lines: list[str]) -> str:
+    """Notes and the freshness stamp after the kind's own lines; Slack markup removed."""
     notes = summary.notes(answer)
     if notes:
-        lines += [""] + [f"Note: {note}" for note in notes]
+        lines = [*lines, ""] + [f"Note: {note}" for note in notes]
     freshness = getattr(answer, "freshness", None)
     if freshness is not None:
-        lines += ["", summary.freshness_line(freshness)]
+        lines = [*lines, "", summary.freshness_line(freshness)]
     return _plain("\n".join(lines))
 
 

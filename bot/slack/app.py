@@ -16,30 +16,20 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.core.questions import (
-    DigestCommand,
-    ExperimentQuestion,
-    HelpQuestion,
-    ParseError,
-    RetentionQuestion,
-    RevenueQuestion,
-    parse_question,
-)
-from bot.service import ErrorAnswer
+from bot.answers import ErrorAnswer
+from bot.core.questions import DigestCommand, ParseError, Question, parse_question
+from bot.kinds import kind_of
+from bot.sender import SlackSender, message_client
 from bot.settings import Settings
-from bot.slack.commands import ab, digest, retention, revenue
-from bot.slack.commands import help as help_command
+from bot.slack.commands import digest
 from bot.slack.context import CommandContext, Services
 from bot.slack.dedupe import SeenRequests
-from bot.slack.sender import SlackSender, message_client
 
 log = logging.getLogger("bot.slack")
 
-HANDLERS: dict[type, Callable[[CommandContext, Any], None]] = {
-    RevenueQuestion: revenue.handle,
-    ExperimentQuestion: ab.handle,
-    RetentionQuestion: retention.handle,
-    HelpQuestion: help_command.handle,
+# Subcommands that act on Slack itself rather than answer a question (every other kind
+# is answered by ``answer_question``, as ``bot.kinds`` declares it).
+SLACK_COMMANDS: dict[type, Callable[[CommandContext, Any], None]] = {
     DigestCommand: digest.handle,
 }
 LISTENER_THREADS = 16
@@ -112,7 +102,7 @@ def run_command(ctx: CommandContext, text: str) -> None:
         if isinstance(question, ParseError):
             ctx.reply_private(ErrorAnswer("parse", question.message, question.example))
             return
-        HANDLERS[type(question)](ctx, question)
+        SLACK_COMMANDS.get(type(question), answer_question)(ctx, question)
     except Exception:
         ref = uuid.uuid4().hex[:8]
         log.exception("unhandled error in /kpi (ref %s)", ref)
@@ -120,6 +110,13 @@ def run_command(ctx: CommandContext, text: str) -> None:
             ctx.say_private(f":warning: Something went wrong on our side (ref `{ref}`).")
         except Exception:
             log.exception("could not report error ref %s", ref)
+
+
+def answer_question(ctx: CommandContext, question: Question) -> None:
+    """Ack'd already: answer (charts only once it is known they will be shown), then
+    show it where the allowlists let it be seen."""
+    private = kind_of(question).private(question)
+    ctx.deliver(ctx.services.kpi.answer(question, charts=False), private=private)
 
 
 def _delivery_key(command: dict) -> str:

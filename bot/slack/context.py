@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from slack_bolt import Respond
 
-from bot.render.blocks import answer_blocks, answer_text, fit, section
-from bot.service import Answer, ErrorAnswer, KpiService
+from bot.access import Audience
+from bot.answers import Answer, ErrorAnswer
+from bot.kinds import answer_blocks, answer_text, is_restricted
+from bot.render.blocks import fit, section
+from bot.sender import NOT_A_MEMBER, SlackSender
+from bot.service import KpiService
 from bot.settings import Settings
-from bot.slack.sender import NOT_A_MEMBER, SlackSender
 
 if TYPE_CHECKING:
     from bot.digest.service import DigestService
@@ -33,6 +36,20 @@ CANT_POST_HINTS = {
 }
 
 
+REFUSED_CHANNEL = (
+    ":lock: Revenue figures aren't shared in this channel. Ask in one of the channels "
+    "your workspace admins allowed, or ask them to add this one."
+)
+REFUSED_USER = (
+    ":lock: Revenue figures aren't shared with you on this bot. Ask your workspace admins "
+    "to add you to the people allowed to see them."
+)
+PRIVATE_ONLY = (
+    ":lock: Revenue figures are only shown privately here, so this answer is just for you "
+    "(no chart in private replies)."
+)
+
+
 @dataclass
 class Services:
     """Everything the Slack edge calls; built once at start-up."""
@@ -40,7 +57,6 @@ class Services:
     settings: Settings
     kpi: KpiService
     digest: DigestService | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -54,6 +70,32 @@ class CommandContext:
     @property
     def settings(self) -> Settings:
         return self.services.settings
+
+    def audience(self, restricted: bool) -> Audience:
+        """The one allowlist decision (``bot.access``) for this asker, in this channel."""
+        return self.settings.allowlists.audience(
+            self.channel_id, self.user_id, restricted=restricted
+        )
+
+    def refuse(self) -> None:
+        """Say privately why a revenue-derived figure isn't shown."""
+        may_ask = self.settings.allowlists.may_ask(self.user_id)
+        self.say_private(REFUSED_CHANNEL if may_ask else REFUSED_USER)
+
+    def deliver(self, answer: Answer, private: bool = False) -> None:
+        """Show an answer where the allowlists let it be seen: in the channel (with its
+        charts), privately to the asker, or not at all (a private refusal)."""
+        audience = self.audience(is_restricted(answer))
+        if audience is Audience.REFUSED:
+            self.refuse()
+        elif audience is Audience.PRIVATE:
+            self.reply_blocks_private(
+                fit([section(PRIVATE_ONLY), *answer_blocks(answer)]), answer_text(answer)
+            )
+        elif private or isinstance(answer, ErrorAnswer):
+            self.reply_private(answer)
+        else:
+            self.publish(self.services.kpi.with_charts(answer))
 
     def reply_private(self, answer: Answer) -> None:
         """An ephemeral reply through response_url (works in any channel, no membership)."""

@@ -27,7 +27,6 @@ from bot.settings import Settings, SettingsError
 from bot.slack.app import build_app, work_pool
 from bot.slack.context import Services
 from bot.slack.dedupe import SharedSeenRequests
-from bot.warehouse import open_reader
 
 log = logging.getLogger("bot.slack")
 
@@ -43,13 +42,7 @@ def build_services(settings: Settings) -> Services:
         workers = ChartWorkers(settings.chart_processes)
         workers.warm()  # the workers start while the app connects to Slack
         render = workers
-    kpi = KpiService(
-        open_reader(settings),
-        timezone=settings.timezone,
-        stale_after_hours=settings.stale_after_hours,
-        render=render,
-    )
-    return Services(settings=settings, kpi=kpi)
+    return Services(settings=settings, kpi=KpiService.from_settings(settings, render))
 
 
 def wsgi_app(

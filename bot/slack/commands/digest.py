@@ -1,11 +1,13 @@
 """/kpi digest preview|subscribe|unsubscribe — the weekly digest for this channel.
 
-All three answer privately. The allowlists apply to all three: a preview shows the same
-revenue figures as ``/kpi revenue``, so it is refused where those are.
+All three answer privately. The digest shows revenue, so the allowlists apply (``bot.access``): a
+preview needs an asker allowed to see revenue; subscribing (and unsubscribing) needs a
+channel where revenue may appear publicly.
 """
 
 from __future__ import annotations
 
+from bot.access import Audience
 from bot.core.questions import DigestCommand
 from bot.slack.context import CommandContext
 
@@ -21,7 +23,10 @@ def handle(ctx: CommandContext, command: DigestCommand) -> None:
     if digest is None:
         ctx.say_private(NOT_CONFIGURED)
         return
-    if not ctx.settings.is_allowed(ctx.channel_id, ctx.user_id):
+    audience = ctx.audience(restricted=True)
+    if audience is Audience.REFUSED or (
+        audience is Audience.PRIVATE and command.action != "preview"
+    ):
         ctx.say_private(REFUSAL)
         return
     if command.action == "preview":

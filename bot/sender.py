@@ -23,8 +23,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot.render.blocks import answer_blocks, answer_text
-from bot.service import Answer, Chart
+from bot.answers import Answer, Chart
+from bot.kinds import answer_blocks, answer_text
 
 log = logging.getLogger("bot.slack")
 

@@ -1,0 +1,179 @@
+"""The one registration of every kind of answer.
+
+A kind of answer is declared once, here: the grammar it answers (``QuestionSpec`` from
+``bot.core.questions``: command words, parser, help, example), the answerer that builds
+it (``bot.answerers``), and for each answer type it can produce, its renderers (terminal
+text, Block Kit, notification text, JSON, chart) and whether it shows a revenue-derived
+figure (``restricted``: the allowlists then decide who sees it, ``bot.access``).
+
+Adding a kind: a spec in ``GRAMMAR``, an answerer module, a render module, and one
+``AnswerKind`` in ``KINDS``. ``tests/test_kinds.py`` fails when a question type, an
+answer type or a renderer is missing. Everything that shows an answer (the CLI, Slack,
+the digest) goes through the functions at the bottom of this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.answerers import AnswerContext
+from bot.answerers.commands import answer_digest_command, answer_help
+from bot.answerers.experiments import answer_experiments
+from bot.answerers.retention import answer_retention
+from bot.answerers.revenue import answer_revenue
+from bot.answers import (
+    Answer,
+    Chart,
+    DigestCommandAnswer,
+    ErrorAnswer,
+    ExperimentAnswer,
+    ExperimentListAnswer,
+    HelpAnswer,
+    RetentionAnswer,
+    RevenueAnswer,
+)
+from bot.chart_workers import ChartRenderer, render_inline
+from bot.core import questions as grammar
+from bot.render import blocks as bk
+from bot.render import charts, summary
+from bot.render import json_result as js
+from bot.render import text as tx
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """How one answer type is shown. Every field is required: a kind can't forget one."""
+
+    answer_type: type
+    text: Callable[[Any], list[str]]  # terminal lines (mrkdwn markers are stripped after)
+    blocks: Callable[[Any], list[dict]]  # Block Kit, before freshness and Slack's limits
+    fallback: Callable[[Any], str]  # the notification / screen-reader text
+    json: Callable[[Any], dict[str, Any]]  # ``ask --json``: every number shown
+    chart: Callable[[Any, ChartRenderer], tuple[Chart, ...]]  # ``charts.no_chart`` if none
+    restricted: bool  # shows a revenue-derived figure: only where the allowlists admit it
+
+
+@dataclass(frozen=True)
+class AnswerKind:
+    spec: grammar.QuestionSpec  # command words, parser, help, example
+    answer: Callable[[AnswerContext, Any], Answer]
+    presentations: tuple[Presentation, ...]  # every answer type ``answer`` returns but errors
+    private: Callable[[Any], bool] = lambda question: False  # answered only to the asker
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+ERROR = Presentation(
+    ErrorAnswer, tx.error_text, bk.error_blocks, bk.error_fallback, js.error_json,
+    charts.no_chart, restricted=False,
+)  # fmt: skip
+
+KINDS: tuple[AnswerKind, ...] = (
+    AnswerKind(
+        grammar.REVENUE,
+        answer_revenue,
+        (
+            Presentation(
+                RevenueAnswer, tx.revenue_text, bk.revenue_blocks, summary.revenue_headline,
+                js.revenue_json, charts.revenue_answer_chart, restricted=True,
+            ),
+        ),
+    ),
+    AnswerKind(
+        grammar.EXPERIMENTS,
+        answer_experiments,
+        (
+            # Revenue per user per arm (and users per arm) is revenue-derived.
+            Presentation(
+                ExperimentAnswer, tx.experiment_text, bk.experiment_blocks,
+                bk.experiment_fallback, js.experiment_json, charts.experiment_answer_chart,
+                restricted=True,
+            ),
+            Presentation(
+                ExperimentListAnswer, tx.experiment_list_text, bk.experiment_list_blocks,
+                bk.experiment_list_fallback, js.experiment_list_json, charts.no_chart,
+                restricted=False,
+            ),
+        ),
+        private=lambda question: question.experiment_id is None,  # the list is for the asker
+    ),
+    AnswerKind(
+        grammar.RETENTION,
+        answer_retention,
+        (
+            Presentation(
+                RetentionAnswer, tx.retention_text, bk.retention_blocks,
+                summary.retention_headline, js.retention_json, charts.retention_answer_chart,
+                restricted=False,
+            ),
+        ),
+    ),
+    AnswerKind(
+        grammar.DIGEST,
+        answer_digest_command,
+        (
+            Presentation(
+                DigestCommandAnswer, tx.digest_command_text, bk.digest_command_blocks,
+                bk.help_fallback, js.digest_command_json, charts.no_chart, restricted=False,
+            ),
+        ),
+        private=lambda question: True,
+    ),
+    AnswerKind(
+        grammar.HELP,
+        answer_help,
+        (
+            Presentation(
+                HelpAnswer, tx.help_text, bk.help_blocks, bk.help_fallback, js.help_json,
+                charts.no_chart, restricted=False,
+            ),
+        ),
+        private=lambda question: True,
+    ),
+)
+
+_BY_QUESTION: dict[type, AnswerKind] = {kind.spec.question_type: kind for kind in KINDS}
+_BY_ANSWER: dict[type, Presentation] = {
+    p.answer_type: p for kind in KINDS for p in kind.presentations
+} | {ErrorAnswer: ERROR}
+
+
+def kind_of(question: object) -> AnswerKind:
+    return _BY_QUESTION[type(question)]
+
+
+def presentation(answer: Answer) -> Presentation:
+    return _BY_ANSWER[type(answer)]
+
+
+def is_restricted(answer: Answer) -> bool:
+    """Does this answer show a revenue-derived figure? (Declared per answer type.)"""
+    return presentation(answer).restricted
+
+
+def restricted_answer_types() -> set[type]:
+    return {t for t, p in _BY_ANSWER.items() if p.restricted}
+
+
+def render_text(answer: Answer) -> str:
+    return tx.finish_text(answer, presentation(answer).text(answer))
+
+
+def answer_blocks(answer: Answer) -> list[dict]:
+    return bk.fit(presentation(answer).blocks(answer) + bk.freshness_context(answer))
+
+
+def answer_text(answer: Answer) -> str:
+    return presentation(answer).fallback(answer)
+
+
+def to_json_dict(answer: Answer, chart_paths: dict[str, str] | None = None) -> dict[str, Any]:
+    return js.finish_json(answer, presentation(answer).json(answer), chart_paths or {})
+
+
+def draw_charts(answer: Answer, render: ChartRenderer = render_inline) -> tuple[Chart, ...]:
+    return presentation(answer).chart(answer, render)

@@ -1,0 +1,116 @@
+"""Answers → charts (``Chart``: name, title, PNG bytes), drawn only when shown.
+
+The drawing itself is ``bot.core.charts`` (pure, plain data in, PNG out); ``render`` is
+where it runs: in this thread, or in the chart worker processes when serving
+(``bot.chart_workers``). The digest draws its chart here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import pandas as pd
+
+from bot.answers import Chart, ExperimentAnswer, RetentionAnswer, RevenueAnswer
+from bot.chart_workers import ChartRenderer, render_inline
+from bot.core import charts
+from bot.core import format as fmt
+from bot.core.revenue import RevenueReport
+from bot.core.stats import proportion_interval
+
+
+def revenue_answer_chart(
+    answer: RevenueAnswer, render: ChartRenderer = render_inline
+) -> tuple[Chart, ...]:
+    report = answer.report
+    title = (
+        f"Revenue {report.current.window.label}: {fmt.money(report.current.revenue)} "
+        f"({fmt.pct(report.previous.revenue.delta_pct)} vs previous)"
+    )
+    return (_revenue_over_previous(report, title, render),)
+
+
+def digest_revenue_chart(
+    answer: RevenueAnswer, unusual_days: Sequence[date], render: ChartRenderer = render_inline
+) -> Chart:
+    """The digest's week over the week before, unusual days ringed."""
+    report = answer.report
+    current = report.current.window
+    title = (
+        f"Revenue {fmt.date_range(current.start, current.end, short_month=True)}: "
+        f"{fmt.money(report.current.revenue)} "
+        f"({fmt.pct(report.previous.revenue.delta_pct)} vs previous week)"
+    )
+    return _revenue_over_previous(report, title, render, unusual_days, short_month=True)
+
+
+def _revenue_over_previous(
+    report: RevenueReport,
+    title: str,
+    render: ChartRenderer,
+    highlight_days: Sequence[date] | None = None,
+    short_month: bool = False,
+) -> Chart:
+    current, previous = report.current, report.previous.baseline
+    extra = {} if highlight_days is None else {"highlight_days": list(highlight_days)}
+    png = render(
+        charts.revenue_chart,
+        _day_revenue(current.daily),
+        _day_revenue(previous.daily),
+        title=title,
+        current_label=fmt.date_range(
+            current.window.start, current.window.end, short_month=short_month
+        ),
+        previous_label=fmt.date_range(
+            previous.window.start, previous.window.end, short_month=short_month
+        ),
+        **extra,
+    )
+    return Chart("revenue", title, png)
+
+
+def experiment_answer_chart(
+    answer: ExperimentAnswer, render: ChartRenderer = render_inline
+) -> tuple[Chart, ...]:
+    result = answer.result
+    level = 1 - result.settings.alpha
+    bars = []
+    for v in result.variants:
+        interval = proportion_interval(v.converters, v.users, level)
+        bars.append(
+            charts.VariantBar(
+                name=v.name,
+                rate=v.conversion_rate if v.users else 0.0,
+                ci_low=interval.low if interval else None,
+                ci_high=interval.high if interval else None,
+                users=v.users,
+                is_control=v.name == result.control,
+            )
+        )
+    title = f"{result.experiment_id}: conversion by variant"
+    png = render(
+        charts.experiment_chart,
+        bars,
+        title=title,
+        subtitle=f"{level * 100:.0f} % Wilson intervals · {result.verdict}",
+    )
+    return (Chart("experiment", title, png),)
+
+
+def retention_answer_chart(
+    answer: RetentionAnswer, render: ChartRenderer = render_inline
+) -> tuple[Chart, ...]:
+    report = answer.report
+    title = f"Weekly retention by signup cohort (week-1 avg {fmt.rate(report.week1.rate)})"
+    png = render(charts.retention_heatmap, report.matrix, report.cohort_sizes, title=title)
+    return (Chart("retention", title, png),)
+
+
+def no_chart(answer: object, render: ChartRenderer = render_inline) -> tuple[Chart, ...]:
+    """For answers that are words only (lists, help, errors)."""
+    return ()
+
+
+def _day_revenue(daily: pd.DataFrame) -> pd.DataFrame:
+    return daily[["day", "revenue"]].reset_index(drop=True)
