@@ -75,13 +75,13 @@ def stop(server, thread: threading.Thread) -> None:
     thread.join(timeout=5)
 
 
-def command(slack: SlackDouble, url: str, text: str, channel: str = CHANNEL):
+def command(slack: SlackDouble, url: str, text: str, channel: str = CHANNEL, user: str = USER):
     """Send a signed /kpi command and wait for its private reply."""
     name = uuid.uuid4().hex[:10]
     body = slash_command_body(
         text,
         channel_id=channel,
-        user_id=USER,
+        user_id=user,
         response_url=slack.response_url(name),
         trigger_id=f"{uuid.uuid4().int % 10**10}.{name}",  # each command is a new one
     )
