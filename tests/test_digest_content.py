@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.cli import main
 from bot.core.anomalies import check_days
+from bot.core.retention import PooledRate, Trend
 from bot.digest.blocks import DigestNotes, MissedDigest, render_digest
 from bot.digest.content import ExperimentLine, Week1Retention, gather_content
 from bot.digest.schedule import period_for_date
@@ -187,8 +188,13 @@ def test_late_and_missed_notes_and_srm_warning(content) -> None:
 def test_retention_line_says_whether_the_change_is_real() -> None:
     from bot.digest.blocks import retention_line
 
-    same = Week1Retention(date(2026, 11, 9), 100, 25, 8, 800, 200, 0.9)
-    worse = Week1Retention(date(2026, 11, 9), 1000, 150, 8, 8000, 2000, 1e-9)
+    cohort = date(2026, 11, 9)
+    same = Week1Retention(
+        Trend(1, PooledRate(25, 100, 1), PooledRate(200, 800, 8), 0.9, 0.05, cohort)
+    )
+    worse = Week1Retention(
+        Trend(1, PooledRate(150, 1000, 1), PooledRate(2000, 8000, 8), 1e-9, 0.05, cohort)
+    )
     assert "within normal variation" in retention_line(same)
     assert "+0.0 pp" in retention_line(same)
     assert "a real change (p < 0.001)" in retention_line(worse)

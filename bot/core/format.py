@@ -104,3 +104,8 @@ def p_value(p: float | None) -> str:
         return "n/a"
     assert p is not None
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 cohort``, ``2 cohorts`` (regular English plurals only)."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"

@@ -9,7 +9,7 @@ i.e. weighted by cohort size, so a tiny cohort can't swing them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 
@@ -33,13 +33,15 @@ class PooledRate:
 
 @dataclass(frozen=True)
 class Trend:
-    """Week-1 retention of the most recent complete cohorts vs the ones before them."""
+    """Week-n retention of the most recent cohorts having that cell vs the ones before
+    them, pooled. ``/kpi retention`` and the digest both use it (``week_trend``)."""
 
     week_n: int
     recent: PooledRate
     baseline: PooledRate
     p_value: float | None  # two-sided pooled two-proportion z-test
     alpha: float
+    latest_cohort: date  # the newest cohort in ``recent``
 
     @property
     def difference(self) -> float | None:
@@ -86,10 +88,17 @@ def week_trend(
     recent: int = TREND_RECENT_COHORTS,
     baseline: int = TREND_BASELINE_COHORTS,
     alpha: float = 0.05,
+    complete_by: date | None = None,
 ) -> Trend | None:
-    """Compare the latest ``recent`` cohorts having a ``week_n`` cell with the
-    ``baseline`` cohorts just before them. None when there aren't enough cohorts."""
+    """Compare the latest ``recent`` cohorts having a ``week_n`` cell with up to
+    ``baseline`` cohorts just before them, among ``cells`` only (and, with
+    ``complete_by``, only cohorts whose week ``week_n`` ended by that day). None when
+    there aren't enough cohorts to compare."""
     at_week = cells[cells["week_n"] == week_n].sort_values("cohort_week")
+    if complete_by is not None:
+        # Week n of a cohort starting on Monday M is M + 7n .. M + 7n + 6.
+        ends = [_as_date(c) + timedelta(days=7 * week_n + 6) for c in at_week["cohort_week"]]
+        at_week = at_week[[end <= complete_by for end in ends]]
     if len(at_week) < recent + 1:
         return None
     recent_rows = at_week.tail(recent)
@@ -102,11 +111,17 @@ def week_trend(
         baseline_rate.active_users,
         baseline_rate.users,
     )
-    return Trend(week_n, recent_rate, baseline_rate, test, alpha)
+    latest = _as_date(recent_rows["cohort_week"].iloc[-1])
+    return Trend(week_n, recent_rate, baseline_rate, test, alpha, latest)
+
+
+def _as_date(value) -> date:
+    return pd.Timestamp(value).date()
 
 
 def retention_report(mart_rows: pd.DataFrame, cohorts: int = 12) -> RetentionReport:
-    """Summarise the ``cohorts`` most recent cohorts (the trend looks further back)."""
+    """Summarise the ``cohorts`` most recent cohorts; the trend compares shown cohorts
+    only (the latest four with a week-1 cell vs the shown ones before them)."""
     all_cells = mart_rows.sort_values(["cohort_week", "week_n"])
     shown_weeks = sorted(all_cells["cohort_week"].unique())[-cohorts:] if cohorts > 0 else []
     cells = all_cells[all_cells["cohort_week"].isin(shown_weeks)].reset_index(drop=True)
@@ -122,5 +137,5 @@ def retention_report(mart_rows: pd.DataFrame, cohorts: int = 12) -> RetentionRep
         cohort_sizes=sizes,
         week1=pooled(cells, 1),
         week4=pooled(cells, 4),
-        trend=week_trend(all_cells, 1),
+        trend=week_trend(cells, 1),
     )

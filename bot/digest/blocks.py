@@ -64,11 +64,7 @@ def render_digest(content: DigestContent, notes: DigestNotes = DigestNotes()) ->
 
 
 def week_span(start: date, end: date) -> str:
-    if start.year != end.year:
-        return f"{start:%b %d, %Y} – {end:%b %d, %Y}"
-    if start.month != end.month:
-        return f"{start:%b %d} – {end:%b %d, %Y}"
-    return f"{start:%b %d} – {end:%d, %Y}"
+    return fmt.date_range(start, end, short_month=True)
 
 
 def _window_span(window) -> str:
@@ -232,7 +228,7 @@ def _experiment_line(line: ExperimentLine) -> str:
     text = f"{icon} `{escape_mrkdwn(line.experiment_id)}` ({fmt.count(line.users)} users): "
     text += escape_mrkdwn(line.verdict)
     if line.srm_flagged:
-        p = "p < 0.001" if (line.srm_p_value or 0) < 0.001 else f"p = {line.srm_p_value:.3f}"
+        p = fmt.p_value(line.srm_p_value)
         text += f" — :warning: *SRM* ({p}): the split is broken, check assignment first"
     return text
 
@@ -248,9 +244,7 @@ def retention_line(r: Week1Retention) -> str:
     if r.p_value is None:
         verdict = ""
     elif r.p_value < 0.05:
-        verdict = (
-            f", a real change ({'p < 0.001' if r.p_value < 0.001 else f'p = {r.p_value:.3f}'})"
-        )
+        verdict = f", a real change ({fmt.p_value(r.p_value)})"
     else:
         verdict = f", within normal variation (p = {r.p_value:.2f})"
     return (

@@ -27,7 +27,7 @@ import pandas as pd
 
 from bot.core import anomalies
 from bot.core.questions import ExperimentQuestion, RetentionQuestion, RevenueQuestion
-from bot.core.stats import two_proportion_test
+from bot.core.retention import Trend, week_trend
 from bot.core.windows import DateWindow, previous_window, same_window_last_year
 from bot.digest.schedule import DigestPeriod
 from bot.render.charts import digest_revenue_chart
@@ -62,29 +62,46 @@ class ExperimentLine:
 
 @dataclass(frozen=True)
 class Week1Retention:
-    """Week-1 retention of the latest complete cohort vs the cohorts before it."""
+    """Week-1 retention of the latest complete cohort vs the cohorts before it: the same
+    pooled statistic as ``/kpi retention``'s trend (``bot.core.retention.week_trend``)."""
 
-    cohort_week: date
-    cohort_size: int
-    active_users: int
-    baseline_cohorts: int
-    baseline_size: int
-    baseline_active: int
-    p_value: float | None  # pooled two-proportion z-test, latest vs baseline
+    trend: Trend
+
+    @property
+    def cohort_week(self) -> date:
+        return self.trend.latest_cohort
+
+    @property
+    def cohort_size(self) -> int:
+        return self.trend.recent.users
+
+    @property
+    def active_users(self) -> int:
+        return self.trend.recent.active_users
+
+    @property
+    def baseline_cohorts(self) -> int:
+        return self.trend.baseline.cohorts
+
+    @property
+    def baseline_size(self) -> int:
+        return self.trend.baseline.users
+
+    @property
+    def p_value(self) -> float | None:
+        return self.trend.p_value
 
     @property
     def rate(self) -> float | None:
-        return self.active_users / self.cohort_size if self.cohort_size else None
+        return self.trend.recent.rate
 
     @property
     def baseline_rate(self) -> float | None:
-        return self.baseline_active / self.baseline_size if self.baseline_size else None
+        return self.trend.baseline.rate
 
     @property
     def difference(self) -> float | None:
-        if self.rate is None or self.baseline_rate is None:
-            return None
-        return self.rate - self.baseline_rate
+        return self.trend.difference
 
 
 @dataclass(frozen=True)
@@ -222,27 +239,7 @@ def _retention(kpi: KpiService, period: DigestPeriod) -> tuple[Week1Retention | 
 def week1_vs_baseline(
     cells: pd.DataFrame, week_end: date, baseline: int = BASELINE_COHORTS
 ) -> Week1Retention | None:
-    """Latest cohort whose week 1 ended by ``week_end`` vs the pooled ``baseline``
-    cohorts before it (weighted by size, as ``bot.core.retention`` pools). Pure."""
-    at_week1 = cells[cells["week_n"] == 1].copy()
-    if at_week1.empty:
-        return None
-    at_week1["cohort_day"] = [pd.Timestamp(c).date() for c in at_week1["cohort_week"]]
-    # Week 1 of a cohort starting on Monday M is M+7 .. M+13.
-    complete = at_week1[[d + timedelta(days=13) <= week_end for d in at_week1["cohort_day"]]]
-    complete = complete.sort_values("cohort_day")
-    if len(complete) < 2:
-        return None
-    latest = complete.iloc[-1]
-    before = complete.iloc[:-1].tail(baseline)
-    size, active = int(latest["cohort_size"]), int(latest["active_users"])
-    base_size, base_active = int(before["cohort_size"].sum()), int(before["active_users"].sum())
-    return Week1Retention(
-        cohort_week=latest["cohort_day"],
-        cohort_size=size,
-        active_users=active,
-        baseline_cohorts=len(before),
-        baseline_size=base_size,
-        baseline_active=base_active,
-        p_value=two_proportion_test(active, size, base_active, base_size),
-    )
+    """Latest cohort whose week 1 ended by ``week_end`` vs the ``baseline`` cohorts
+    before it, pooled as ``/kpi retention`` pools."""
+    trend = week_trend(cells, 1, recent=1, baseline=baseline, complete_by=week_end)
+    return None if trend is None else Week1Retention(trend)

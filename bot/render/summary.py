@@ -31,10 +31,7 @@ VERDICT_ICONS = {
 
 
 def _range(totals: WindowTotals) -> str:
-    w = totals.window
-    if w.start == w.end:
-        return f"{w.start:%a %b %d, %Y}"
-    return f"{w.start:%b %d} – {w.end:%b %d, %Y}"
+    return fmt.date_range(totals.window.start, totals.window.end, weekday=True)
 
 
 def _money_change(change: Change) -> str:
@@ -110,10 +107,7 @@ def _interval(interval: Interval | None, formatter) -> str:
     return f"{level} {formatter(interval.low)} to {formatter(interval.high)}"
 
 
-def _p(p: float | None) -> str:
-    if p is None:
-        return "n/a"
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+_p = fmt.p_value
 
 
 def experiment_table(answer: ExperimentAnswer) -> list[str]:
@@ -220,8 +214,8 @@ def retention_headline(answer: RetentionAnswer) -> str:
     if not cohorts:
         return "*Weekly retention*: no complete cohorts yet"
     return (
-        f"*Weekly retention*, {len(cohorts)} signup cohorts "
-        f"({cohorts[0]:%b %d} – {cohorts[-1]:%b %d, %Y}, Monday-start weeks)"
+        f"*Weekly retention*, {fmt.plural(len(cohorts), 'signup cohort')} "
+        f"({fmt.date_range(cohorts[0], cohorts[-1])}, Monday-start weeks)"
     )
 
 
@@ -237,9 +231,9 @@ def retention_lines(answer: RetentionAnswer) -> list[str]:
     if trend is not None:
         lines.append(
             f"Recent cohorts retain *{trend.direction}*: week-1 {fmt.rate(trend.recent.rate)} "
-            f"for the last {trend.recent.cohorts} cohorts vs {fmt.rate(trend.baseline.rate)} "
-            f"for the {trend.baseline.cohorts} before ({fmt.pp(trend.difference)}, "
-            f"{_p(trend.p_value)})"
+            f"for the last {fmt.plural(trend.recent.cohorts, 'cohort')} vs "
+            f"{fmt.rate(trend.baseline.rate)} for the {trend.baseline.cohorts} shown before "
+            f"them ({fmt.pp(trend.difference)}, {_p(trend.p_value)})"
         )
     lines.append("Cells for weeks not yet complete are left blank, not counted as zero.")
     return lines
