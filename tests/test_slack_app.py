@@ -37,6 +37,7 @@ from bot.cli import main
 from bot.core import format as fmt
 from bot.core.questions import escape_mrkdwn
 from bot.core.stats import VariantData, analyze_experiment
+from bot.render.verdicts import verdict_text
 from bot.service import KpiService
 from bot.settings import Settings
 from bot.slack.app import build_app, work_pool
@@ -264,7 +265,7 @@ def test_ab_posts_the_verdict_computed_from_the_mart(bot: Bot, built_db: Path) -
         excluded_users=int(excluded),
     )
     assert header_of(message) == "Experiment · checkout_redesign"
-    assert escape_mrkdwn(expected.verdict) in message.all_text
+    assert escape_mrkdwn(verdict_text(expected)) in message.all_text
     for variant, users, converters, *_ in rows:
         assert f"*{variant}*" in message.all_text
         assert f"{fmt.count(users)} users · {fmt.count(converters)} converted" in message.all_text

@@ -44,6 +44,7 @@ from bot.core.stats import (
     welch_test,
 )
 from bot.render.summary import VERDICT_ICONS
+from bot.render.verdicts import verdict_text
 
 CASES = 300
 Z975 = 1.959963984540054  # z(0.975)
@@ -305,7 +306,7 @@ def test_holm_can_remove_significance() -> None:
     assert b.p_adjusted == pytest.approx(2 * b.p_value)
     assert not b.significant
     assert three.verdict_kind == "no_difference"
-    assert "Holm-adjusted p = 0.071" in three.verdict
+    assert "Holm-adjusted p = 0.071" in verdict_text(three)
 
 
 # --------------------------------------------------------------------------- SRM
@@ -447,14 +448,14 @@ def test_winner_verdict_text() -> None:
     # CI 0.03 ± 0.027932 = +0.2 to +5.8 pp; z = 0.03/√(0.115·0.885·0.002) = 2.1027, p = 0.035.
     result = analyze_experiment("e", [variant("A", 1000, 100), variant("B", 1000, 130)])
     assert result.verdict_kind == "winner"
-    assert result.verdict == "B beats A: +3.0 pp (+30 %, 95 % CI +0.2 to +5.8 pp), p = 0.035"
+    assert verdict_text(result) == "B beats A: +3.0 pp (+30 %, 95 % CI +0.2 to +5.8 pp), p = 0.035"
 
 
 def test_loser_verdict_text() -> None:
     result = analyze_experiment("e", [variant("A", 1000, 130), variant("B", 1000, 100)])
     assert result.verdict_kind == "loser"
     # relative: 0.100/0.130 − 1 = −23.1 %
-    assert result.verdict == (
+    assert verdict_text(result) == (
         "B is worse than A: -3.0 pp (-23 %, 95 % CI -5.8 to -0.2 pp), p = 0.035"
     )
 
@@ -463,10 +464,10 @@ def test_no_difference_verdict_and_alpha_sets_level() -> None:
     pair = [variant("A", 1000, 100), variant("B", 1000, 105)]
     result = analyze_experiment("e", pair)
     assert result.verdict_kind == "no_difference"
-    assert result.verdict.startswith("No detectable difference yet")
-    assert "+0.5 pp" in result.verdict and "95 % CI" in result.verdict
+    assert verdict_text(result).startswith("No detectable difference yet")
+    assert "+0.5 pp" in verdict_text(result) and "95 % CI" in verdict_text(result)
     loose = analyze_experiment("e", pair, ExperimentSettings(alpha=0.1))
-    assert "90 % CI" in loose.verdict
+    assert "90 % CI" in verdict_text(loose)
     assert loose.comparisons[0].abs_ci.level == pytest.approx(0.9)
     # 100 vs 125 of 1000 is significant at α = 0.1 but not at 0.05 (p = 0.0769).
     pair2 = [variant("A", 1000, 100), variant("B", 1000, 125)]
@@ -486,9 +487,9 @@ def test_abn_verdict_names_the_best_winner_and_the_others() -> None:
     )
     assert result.control == "control" and result.adjustment == HOLM
     assert result.verdict_kind == "winner"
-    assert result.verdict.startswith("B beats control: +3.0 pp (+30 %, 95 % CI")
-    assert "Holm-adjusted p < 0.001" in result.verdict
-    assert result.verdict.endswith("(also better than control: C)")
+    assert verdict_text(result).startswith("B beats control: +3.0 pp (+30 %, 95 % CI")
+    assert "Holm-adjusted p < 0.001" in verdict_text(result)
+    assert verdict_text(result).endswith("(also better than control: C)")
 
 
 def test_srm_overrides_a_significant_winner() -> None:
@@ -497,7 +498,7 @@ def test_srm_overrides_a_significant_winner() -> None:
     assert result.comparisons[0].significant
     assert result.srm.flagged
     assert result.verdict_kind == "srm"
-    assert result.verdict == "Sample ratio mismatch — don't trust this result"
+    assert verdict_text(result) == "Sample ratio mismatch — don't trust this result"
     # With the split the experiment was configured for (10:13) there is no mismatch.
     planned = analyze_experiment("e", pair, ExperimentSettings(expected_split={"A": 10, "B": 13}))
     assert not planned.srm.flagged and planned.verdict_kind == "winner"
@@ -538,9 +539,9 @@ def assert_no_nan(value: object) -> None:
 def test_variant_without_users() -> None:
     result = analyze_experiment("e", [variant("A", 10, 1), variant("B", 0, 0)])
     assert result.verdict_kind == "not_testable"
-    assert result.verdict == "Not enough data: variant B has no users"
+    assert verdict_text(result) == "Not enough data: variant B has no users"
     c = result.comparisons[0]
-    assert c.message == result.verdict and c.p_value is None and not c.significant
+    assert c.message == verdict_text(result) and c.p_value is None and not c.significant
     assert VariantData("B", 0, 0, 0.0, 0.0).conversion_rate == 0.0
     assert_no_nan(result)
 
@@ -555,7 +556,7 @@ def test_zero_or_full_conversion_in_both_arms(converters: int, fragment: str) ->
     assert c.z is None and c.p_value is None and c.abs_ci is None and not c.significant
     assert c.abs_lift == 0.0
     assert fragment in (c.message or "")
-    assert result.verdict_kind == "not_testable" and result.verdict == c.message
+    assert result.verdict_kind == "not_testable" and verdict_text(result) == c.message
     assert two_proportion_test(converters, 500, converters, 500) is None
     assert_no_nan(result)
 
@@ -563,7 +564,7 @@ def test_zero_or_full_conversion_in_both_arms(converters: int, fragment: str) ->
 def test_single_and_no_variant() -> None:
     one = analyze_experiment("e", [variant("treatment", 100, 5)])
     assert one.control == "treatment" and one.comparisons == ()
-    assert one.verdict_kind == "not_testable" and "only one variant" in one.verdict
+    assert one.verdict_kind == "not_testable" and "only one variant" in verdict_text(one)
     none = analyze_experiment("e", [])
     assert none.variants == () and none.verdict_kind == "not_testable"
     assert_no_nan(one)
@@ -573,9 +574,9 @@ def test_single_and_no_variant() -> None:
 def test_bad_counts_are_reported_not_raised() -> None:
     result = analyze_experiment("e", [variant("A", 10, 11), variant("B", 10, 1)])
     assert result.verdict_kind == "not_testable"
-    assert "more converters than users" in result.verdict
+    assert "more converters than users" in verdict_text(result)
     dup = analyze_experiment("e", [variant("A", 10, 1), variant("A", 10, 2)])
-    assert dup.verdict_kind == "not_testable" and "more than once" in dup.verdict
+    assert dup.verdict_kind == "not_testable" and "more than once" in verdict_text(dup)
 
 
 def test_zero_control_rate_leaves_relative_lift_unknown() -> None:
@@ -583,7 +584,7 @@ def test_zero_control_rate_leaves_relative_lift_unknown() -> None:
     assert c.rel_lift is None and c.rel_ci is None and c.mde_abs is None
     assert c.p_value is not None and c.abs_ci is not None
     result = analyze_experiment("e", [variant("A", 1000, 0), variant("B", 1000, 12)])
-    assert result.verdict == (
+    assert verdict_text(result) == (
         f"B beats A: +1.2 pp (95 % CI {c.abs_ci.low * 100:+.1f} to "
         f"{c.abs_ci.high * 100:+.1f} pp), p < 0.001"
     )
@@ -606,7 +607,7 @@ def test_never_raises_never_nan(rows: list[tuple[int, int, float, float]]) -> No
     variants = [VariantData(f"v{i}", n, min(x, n), s, ss) for i, (n, x, s, ss) in enumerate(rows)]
     result = analyze_experiment("e", variants)
     assert_no_nan(result)
-    assert result.verdict and result.verdict_kind in VERDICT_ICONS
+    assert verdict_text(result) and result.verdict_kind in VERDICT_ICONS
     for c in result.comparisons:
         assert (c.p_value is None) == (c.message is not None)
 

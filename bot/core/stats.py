@@ -41,8 +41,6 @@ from dataclasses import dataclass, replace
 # every cold start and every `python -m bot ask` pays.
 from scipy import special
 
-from bot.core import format as fmt
-
 HOLM = "Holm–Bonferroni"
 
 # verdict_kind values; bot/render/summary.py VERDICT_ICONS has an icon for each.
@@ -176,8 +174,11 @@ class ExperimentResult:
     excluded_users: int
     settings: ExperimentSettings
     adjustment: str | None  # "Holm–Bonferroni" when p-values were adjusted
-    verdict_kind: str  # winner | loser | no_difference | srm | not_testable
-    verdict: str
+    verdict: Verdict
+
+    @property
+    def verdict_kind(self) -> str:  # winner | loser | no_difference | srm | not_testable
+        return self.verdict.kind
 
 
 # --------------------------------------------------------------------------- basics
@@ -448,87 +449,56 @@ def _adjust(comparisons: list[Comparison], alpha: float) -> tuple[list[Compariso
 # --------------------------------------------------------------------------- verdict
 
 
-def format_p(p: float | None) -> str:
-    if p is None:
-        return "p n/a"
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+@dataclass(frozen=True)
+class Verdict:
+    """What the result says, as data; ``bot.render.verdicts`` writes it in words.
 
+    ``subject`` is the comparison the headline is about (the best winner, the worst
+    loser, the only comparison, or the lowest p-value); ``others`` the treatments with
+    the same outcome; ``message`` why nothing could be tested."""
 
-def _level(level: float) -> str:
-    return f"{level * 100:g} %"
-
-
-def _effect(c: Comparison) -> str:
-    """'+1.8 pp (+12 %, 95 % CI +0.6 to +3.0 pp)' with what is available."""
-    inner = []
-    if c.rel_lift is not None:
-        rel = c.rel_lift * 100
-        inner.append(fmt.pct(rel, 0 if abs(rel) >= 10 else 1))
-    if c.abs_ci is not None:
-        low = fmt.pp(c.abs_ci.low).removesuffix(" pp")
-        inner.append(f"{_level(c.abs_ci.level)} CI {low} to {fmt.pp(c.abs_ci.high)}")
-    text = fmt.pp(c.abs_lift)
-    return f"{text} ({', '.join(inner)})" if inner else text
-
-
-def _p_text(c: Comparison, adjusted: bool) -> str:
-    p = format_p(c.p_adjusted)
-    return f"Holm-adjusted {p}" if adjusted else p
+    kind: str  # winner | loser | no_difference | srm | not_testable
+    subject: Comparison | None = None
+    others: tuple[str, ...] = ()
+    adjusted: bool = False
+    message: str | None = None
 
 
 def verdict(
-    control: str,
     comparisons: Sequence[Comparison],
     srm: SrmCheck,
     adjustment: str | None,
-) -> tuple[str, str]:
-    """(kind, plain-words sentence). SRM overrides everything: if assignment is broken
-    no difference between the arms can be trusted."""
+) -> Verdict:
+    """SRM overrides everything: if assignment is broken no difference between the arms
+    can be trusted."""
     if srm.flagged:
-        return SRM, "Sample ratio mismatch — don't trust this result"
+        return Verdict(SRM)
     if not comparisons:
-        return NOT_TESTABLE, "Not enough data: an experiment needs at least two variants"
+        return Verdict(
+            NOT_TESTABLE, message="Not enough data: an experiment needs at least two variants"
+        )
     tested = [c for c in comparisons if c.p_value is not None]
     if not tested:
         messages = list(dict.fromkeys(c.message or "" for c in comparisons))
-        return NOT_TESTABLE, "; ".join(m for m in messages if m)
+        return Verdict(NOT_TESTABLE, message="; ".join(m for m in messages if m))
     adjusted = adjustment is not None
     winners = sorted(
         (c for c in tested if c.significant and (c.abs_lift or 0) > 0),
         key=lambda c: -(c.abs_lift or 0),
     )
     if winners:
-        best = winners[0]
-        text = f"{best.treatment} beats {control}: {_effect(best)}, {_p_text(best, adjusted)}"
-        if len(winners) > 1:
-            text += f" (also better than {control}: {', '.join(c.treatment for c in winners[1:])})"
-        return WINNER, text
+        return Verdict(WINNER, winners[0], tuple(c.treatment for c in winners[1:]), adjusted)
     losers = sorted(
         (c for c in tested if c.significant and (c.abs_lift or 0) < 0),
         key=lambda c: c.abs_lift or 0,
     )
     if losers:
-        worst = losers[0]
-        text = (
-            f"{worst.treatment} is worse than {control}: {_effect(worst)}, "
-            f"{_p_text(worst, adjusted)}"
-        )
-        if len(losers) > 1:
-            text += f" (also worse: {', '.join(c.treatment for c in losers[1:])})"
-        return LOSER, text
+        return Verdict(LOSER, losers[0], tuple(c.treatment for c in losers[1:]), adjusted)
     if len(comparisons) == 1:
-        c = comparisons[0]
-        return (
-            NO_DIFFERENCE,
-            f"No detectable difference yet: {c.treatment} vs {control} {_effect(c)}, "
-            f"{format_p(c.p_value)}",
-        )
+        return Verdict(NO_DIFFERENCE, comparisons[0], (), adjusted)
     lowest = min(tested, key=lambda c: 1.0 if c.p_adjusted is None else c.p_adjusted)
-    return (
-        NO_DIFFERENCE,
-        f"No detectable difference yet between any variant and {control} "
-        f"(lowest: {lowest.treatment}, {_p_text(lowest, adjusted)})",
-    )
+    others = tuple(c.treatment for c in tested if c is not lowest)
+    return Verdict(NO_DIFFERENCE, lowest, others, adjusted)
 
 
 # --------------------------------------------------------------------------- entry point
@@ -583,7 +553,6 @@ def analyze_experiment(
         [compare(control, t, settings) for t in treatments], settings.alpha
     )
     srm = srm_check(ordered, settings)
-    kind, text = verdict(control_name, comparisons, srm, adjustment)
     return ExperimentResult(
         experiment_id,
         control_name,
@@ -593,8 +562,7 @@ def analyze_experiment(
         excluded_users,
         settings,
         adjustment,
-        kind,
-        text,
+        verdict(comparisons, srm, adjustment),
     )
 
 
@@ -620,6 +588,5 @@ def _not_testable(
         excluded_users,
         settings,
         None,
-        NOT_TESTABLE,
-        message,
+        Verdict(NOT_TESTABLE, message=message),
     )

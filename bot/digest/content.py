@@ -31,6 +31,7 @@ from bot.core.retention import Trend, week_trend
 from bot.core.windows import DateWindow, previous_window, same_window_last_year
 from bot.digest.schedule import DigestPeriod
 from bot.render.charts import digest_revenue_chart
+from bot.render.verdicts import verdict_text
 from bot.service import (
     Chart,
     ErrorAnswer,
@@ -204,7 +205,7 @@ def _experiments(kpi: KpiService, week: DateWindow) -> tuple[list[ExperimentLine
             ExperimentLine(
                 experiment_id=info.experiment_id,
                 verdict_kind=result.verdict_kind,
-                verdict=result.verdict,
+                verdict=verdict_text(result),
                 users=info.users,
                 srm_flagged=result.srm.flagged,
                 srm_p_value=result.srm.p_value,

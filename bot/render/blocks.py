@@ -21,6 +21,7 @@ from bot.answers import (
 )
 from bot.core.questions import escape_mrkdwn, topic_usage
 from bot.render import summary
+from bot.render.verdicts import verdict_text
 
 MAX_BLOCKS = 50
 MAX_HEADER = 150
@@ -152,7 +153,7 @@ def error_blocks(answer: ErrorAnswer) -> list[Block]:
 
 
 def experiment_fallback(answer: ExperimentAnswer) -> str:
-    return escape_mrkdwn(f"{answer.info.experiment_id}: {answer.result.verdict}")
+    return escape_mrkdwn(f"{answer.info.experiment_id}: {verdict_text(answer.result)}")
 
 
 def experiment_list_fallback(answer: ExperimentListAnswer) -> str:

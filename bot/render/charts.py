@@ -18,6 +18,7 @@ from bot.core import charts
 from bot.core import format as fmt
 from bot.core.revenue import RevenueReport
 from bot.core.stats import proportion_interval
+from bot.render.verdicts import verdict_text
 
 
 def revenue_answer_chart(
@@ -93,7 +94,7 @@ def experiment_answer_chart(
         charts.experiment_chart,
         bars,
         title=title,
-        subtitle=f"{level * 100:.0f} % Wilson intervals · {result.verdict}",
+        subtitle=f"{level * 100:.0f} % Wilson intervals · {verdict_text(result)}",
     )
     return (Chart("experiment", title, png),)
 

@@ -23,6 +23,7 @@ from bot.answers import (
 )
 from bot.core.revenue import Change, Comparison, WindowTotals
 from bot.core.stats import Interval
+from bot.render.verdicts import verdict_text
 
 
 def finish_json(answer: Answer, body: dict[str, Any], chart_paths: dict[str, str]) -> dict:
@@ -184,7 +185,7 @@ def experiment_json(a: ExperimentAnswer) -> dict[str, Any]:
         },
         "excluded_users": res.excluded_users,
         "verdict_kind": res.verdict_kind,
-        "verdict": res.verdict,
+        "verdict": verdict_text(res),
     }
 
 

@@ -20,6 +20,7 @@ from bot.core.questions import escape_mrkdwn
 from bot.core.revenue import Change, Comparison, WindowTotals
 from bot.core.stats import Comparison as ExperimentComparison
 from bot.core.stats import Interval, proportion_interval
+from bot.render.verdicts import verdict_text
 
 VERDICT_ICONS = {
     "winner": ":white_check_mark:",
@@ -97,7 +98,8 @@ def experiment_headline(answer: ExperimentAnswer) -> str:
 
 def experiment_verdict(answer: ExperimentAnswer) -> str:
     result = answer.result
-    return f"{VERDICT_ICONS.get(result.verdict_kind, '')} *{escape_mrkdwn(result.verdict)}*".strip()
+    icon = VERDICT_ICONS.get(result.verdict_kind, "")
+    return f"{icon} *{escape_mrkdwn(verdict_text(result))}*".strip()
 
 
 def _interval(interval: Interval | None, formatter) -> str:
