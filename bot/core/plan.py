@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 CONVERSION = "conversion"
 REVENUE_PER_USER = "revenue_per_user"
@@ -142,6 +142,8 @@ def parse_split(text: str | None) -> Mapping[str, float] | str | None:
 def _date(value: object) -> date | None:
     if value is None or value == "":
         return None
+    if isinstance(value, datetime):  # also pandas' Timestamp, a datetime subclass
+        return value.date()
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
