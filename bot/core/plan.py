@@ -150,7 +150,8 @@ def _date(value: object) -> date | None:
 
 
 def plan_from_row(row: Mapping[str, object]) -> ExperimentPlan | str:
-    """One ``ab_registry`` row → a plan, or a message saying what is wrong with it."""
+    """One ``ab_registry`` (or seed) row → a plan, or a message saying what is wrong with it.
+    Missing values may be None or absent; dates may be dates, datetimes or ISO strings."""
     experiment_id = str(row.get("experiment_id") or "")
     if not experiment_id:
         return "a registry row has no experiment_id"
@@ -181,7 +182,8 @@ def plan_from_row(row: Mapping[str, object]) -> ExperimentPlan | str:
         planned_end_date=end,
         planned_users_per_arm=planned_users,
         status=str(row.get("status") or "running"),
-        registered=True,
+        # ab_registry says; a bare seed row is registered by definition.
+        registered=bool(row.get("registered", True)),
     )
     problem = plan.problem
     return f"{experiment_id}: {problem}" if problem else plan
