@@ -601,7 +601,9 @@ def _legacy_comparison(control: str, arm: ArmDecision) -> Comparison:
         abs_ci=conv.ci,
         rel_lift=conv.rel_estimate,
         rel_ci=conv.rel_ci,
-        z=None,
+        # The unpooled Wald statistic (the fixed-horizon test's; the sequential p-value is
+        # a function of it and N).
+        z=conv.estimate / conv.standard_error if conv.standard_error else None,
         p_value=conv.p_value,
         p_adjusted=conv.p_adjusted,
         significant=conv.significant and arm.kind != DecisionKind.SRM,
