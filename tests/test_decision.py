@@ -408,3 +408,11 @@ def test_decimals_for_keeps_every_nonzero_figure_nonzero() -> None:
     assert fmt.decimals_for([0.0, None, math.nan]) == 1
     assert fmt.pp_auto(0.00015, 0.0001, 0.0002) == "+0.01 pp"
     assert fmt.pct_auto(0.0004) == "+0.04 %"
+
+
+def test_registry_split_that_does_not_name_a_variant_is_reported() -> None:
+    variants = [arm("control", 5_000, 500), arm("B", 5_000, 600)]
+    plan = running(split={"control": 50, "treatment": 50})
+    result = analyze_experiment("e", variants, plan=plan)
+    assert result.verdict_kind == "not_testable"
+    assert "Registry split vs data" in result.verdict and "B" in result.verdict

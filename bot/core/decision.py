@@ -547,7 +547,8 @@ def _arm_sentence(a: ArmDecision, control: str) -> str:
 def verdict_text(decision: ExperimentDecision, srm: SrmCheck) -> str:
     d = decision
     if d.kind == DecisionKind.SRM:
-        return "Sample ratio mismatch against the planned split — don't trust this result"
+        against = "the planned" if d.plan.split is not None else "an equal"
+        return f"Sample ratio mismatch against {against} split — don't trust this result"
     if d.message:
         return d.message
     method = "always-valid (sequential)" if d.progress.always_valid else "fixed horizon"
@@ -667,6 +668,10 @@ def analyze_planned(
         return finish(DecisionKind.NOT_TESTABLE, f"Registry entry unusable: {plan.problem}")
     if not base.comparisons:  # no variants, one variant or duplicated names: as today
         return finish(DecisionKind.NOT_TESTABLE, base.verdict)
+    if plan.split is not None and base.srm.message:
+        # e.g. a variant in the data that the registry's split doesn't name: the registry
+        # entry and the exposures disagree, so neither SRM nor the power figures can hold.
+        return finish(DecisionKind.NOT_TESTABLE, f"Registry split vs data: {base.srm.message}")
     control = base.variants[0]
     treatments = base.variants[1:]
     m = len(treatments)
