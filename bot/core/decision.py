@@ -258,7 +258,7 @@ def _clip(
     return Interval(max(low, outcome.low), min(high, outcome.high), level)
 
 
-def test_metric_family(
+def evaluate_metric_family(
     metric: str,
     raws: Sequence[_Raw],
     alpha: float,
@@ -460,7 +460,9 @@ def decide_arms(
     for metric in (plan.primary_metric, *plan.guardrails):
         build = conversion_estimates if metric == CONVERSION else revenue_estimates
         raws = [build(c, t) for t in testable]
-        family = test_metric_family(metric, raws, s.alpha, prog.always_valid, s.sequential_tuning)
+        family = evaluate_metric_family(
+            metric, raws, s.alpha, prog.always_valid, s.sequential_tuning
+        )
         if srm.flagged:  # nothing is significant under a verdict that says "don't trust"
             family = [replace(r, significant=False) for r in family]
         families[metric] = family
