@@ -11,6 +11,8 @@ from datetime import date
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import special
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
@@ -416,3 +418,47 @@ def test_registry_split_that_does_not_name_a_variant_is_reported() -> None:
     result = analyze_experiment("e", variants, plan=plan)
     assert result.verdict_kind == "not_testable"
     assert "Registry split vs data" in result.verdict and "B" in result.verdict
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 400),
+            st.integers(0, 400),
+            st.floats(0, 1e5, allow_nan=False),
+            st.floats(0, 1e7, allow_nan=False),
+            st.one_of(st.none(), st.floats(0, 1e5, allow_nan=False)),
+        ),
+        min_size=0,
+        max_size=4,
+    ),
+    always_valid=st.booleans(),
+    min_users=st.sampled_from([2, 100]),
+)
+def test_planned_analysis_never_raises_never_shows_nan(rows, always_valid, min_users) -> None:
+    variants = [
+        VariantData(
+            f"v{i}",
+            n,
+            min(x, n),
+            s,
+            ss,
+            pre,
+            None if pre is None else pre * pre,
+            None if pre is None else pre * s,
+        )
+        for i, (n, x, s, ss, pre) in enumerate(rows)
+    ]
+    plan = running(planned_users_per_arm=10**6) if always_valid else default_plan("e")
+    result = analyze_experiment(
+        "e", variants, ExperimentSettings(min_users_per_arm=min_users), plan=plan, as_of=END
+    )
+    assert result.verdict and "nan" not in result.verdict.lower()
+    assert result.verdict_kind in ("winner", "loser", "no_difference", "srm", "not_testable")
+    assert isinstance(result.decision.kind, DecisionKind)
+    for a in result.decision.arms:
+        for m in (a.primary, *a.guardrails):
+            if m is not None and m.p_value is not None:
+                assert 0 <= m.p_value <= 1 and 0 <= m.p_adjusted <= 1
+                assert m.ci is None or m.ci.low <= m.ci.high

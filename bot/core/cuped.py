@@ -103,7 +103,8 @@ def _difference(
     diff = treatment.adjusted_mean(theta) - control.adjusted_mean(theta)
     absolute = Estimate(diff, var_c / n_c + var_t / n_t, n_c + n_t, df)
     mu_c, mu_t = control.post_mean, treatment.post_mean
-    if mu_c == 0:
+    # mu_c**4 underflows to 0 for a tiny but non-zero control mean: no ratio then either.
+    if mu_c == 0 or mu_c**4 * n_c == 0:
         return absolute, None
     rel_variance = var_t / (mu_c**2 * n_t) + var_c * mu_t**2 / (mu_c**4 * n_c)
     return absolute, Estimate(diff / mu_c, rel_variance, n_c + n_t, df)

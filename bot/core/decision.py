@@ -177,7 +177,8 @@ def _relative(
     df: float | None,
 ) -> seq.Estimate | None:
     """Delta-method estimate of diff / μ_C (GrowthBook's variance); None when μ_C = 0."""
-    if mu_c == 0:
+    # mu_c**4 underflows to 0 for a tiny but non-zero control mean: no ratio then either.
+    if mu_c == 0 or mu_c**4 * n_c == 0:
         return None
     variance = var_t / (mu_c**2 * n_t) + var_c * mu_t**2 / (mu_c**4 * n_c)
     return seq.Estimate(diff / mu_c, variance, n_c + n_t, df)
