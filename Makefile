@@ -15,8 +15,11 @@ $(VENV)/.runtime: requirements.txt
 	$(PY) -m pip install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt requirements-bqemu.txt
+# requirements-gbstats.txt (test-only reference) is installed with --no-deps: gbstats declares
+# numpy<2 and pandas<2, which requirements.txt's pins overrule; see that file.
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt requirements-bqemu.txt requirements-gbstats.txt
 	$(PY) -m pip install -q -r requirements-dev.txt -r requirements-bqemu.txt
+	$(PY) -m pip install -q --no-deps -r requirements-gbstats.txt
 	touch $@
 
 install: $(VENV)/.runtime

@@ -276,7 +276,9 @@ def generate(
     end = end or default_end()
     tables = _simulate(np.random.default_rng(seed), users, end)
     _write(Path(db_path), tables, seed)
-    return {name: tables[name].num_rows for name in TABLES}
+    counts = {name: tables[name].num_rows for name in TABLES}
+    counts["experiment_assignments"] += _add_planned_experiments(Path(db_path), seed, end)
+    return counts
 
 
 # --------------------------------------------------------------------------- simulation
@@ -776,3 +778,104 @@ def _write(db_path: Path, tables: dict[str, pa.Table], seed: int) -> None:
         raise
     finally:
         con.close()
+
+
+# ------------------------------------------------------------------ planned experiments
+# Experiments with a registry entry (dbt_project/seeds/experiment_registry.csv), added
+# after the main simulation from their own Generator so the streams above (and every
+# table but experiment_assignments) stay exactly as they were. Users are exposed at their
+# first signed-in event in the window; their variant is drawn with a probability tilted
+# by what they went on to do (converted, spent a little or a lot), which is how these
+# demo arms get an effect without touching orders. The tilt is normalised so each arm's
+# expected share is the planned split: the SRM check passes.
+
+
+@dataclass(frozen=True)
+class PlannedExperiment:
+    experiment_id: str
+    variants: tuple[str, str]  # control, treatment
+    treatment_share: float  # planned share of the treatment
+    start_offset_days: int  # exposures from end − start_offset_days to end
+    coverage: float
+    tilt_converter_low: float  # treatment odds multiplier: converters spending ≤ median
+    tilt_converter_high: float  # ... converters spending more than the median
+
+
+PLANNED_EXPERIMENTS = (
+    # Designed 90/10, still running on the data's last day (registry: 100k users per arm).
+    PlannedExperiment(
+        "checkout_cautious_rollout", ("control", "treatment"), 0.1, 20, 0.8, 1.3, 1.3
+    ),
+    # Conversion up, revenue per user down: cheap baskets move to the treatment.
+    PlannedExperiment("bundle_discount", ("control", "treatment"), 0.5, 30, 0.8, 1.5, 0.7),
+)
+PLANNED_STREAM = 17  # mixed with the seed: a Generator of its own
+
+
+def _add_planned_experiments(db_path: Path, seed: int, end: date) -> int:
+    """Insert the PLANNED_EXPERIMENTS' exposure rows; return how many were added."""
+    if not PLANNED_EXPERIMENTS:
+        return 0
+    rng = np.random.default_rng([seed, PLANNED_STREAM])
+    con = duckdb.connect(str(db_path))
+    try:
+        rows = [_planned_rows(con, rng, exp, end) for exp in PLANNED_EXPERIMENTS]
+        table = pa.concat_tables(rows)
+        con.register("planned", table)
+        con.execute(
+            "insert into thelook.experiment_assignments "
+            "select user_id, experiment_id, variant, assigned_at from planned"
+        )
+        con.unregister("planned")
+        return table.num_rows
+    finally:
+        con.close()
+
+
+def _planned_rows(con, rng: np.random.Generator, exp: PlannedExperiment, end: date) -> pa.Table:
+    first_day = end - timedelta(days=exp.start_offset_days)
+    window_start = datetime(first_day.year, first_day.month, first_day.day)  # naive = UTC
+    user, at, orders, revenue = (
+        con.execute(
+            """with first_visit as (
+               select user_id, min(created_at) as at
+               from thelook.events
+               where user_id is not null and created_at >= ?
+               group by user_id
+           ),
+           order_revenue as (
+               select o.user_id, o.order_id, o.created_at, sum(i.sale_price) as revenue
+               from thelook.orders as o
+               join thelook.order_items as i on i.order_id = o.order_id
+               where o.status = 'Complete'
+               group by o.user_id, o.order_id, o.created_at
+           )
+           select f.user_id, f.at, count(r.order_id), coalesce(sum(r.revenue), 0)
+           from first_visit as f
+           left join order_revenue as r on r.user_id = f.user_id and r.created_at >= f.at
+           group by f.user_id, f.at
+           order by f.user_id""",
+            [window_start],
+        )
+        .fetchnumpy()
+        .values()
+    )
+    covered = rng.random(len(user)) < exp.coverage
+    user, at, orders, revenue = user[covered], at[covered], orders[covered], revenue[covered]
+    converted = orders > 0
+    median = float(np.median(revenue[converted])) if converted.any() else 0.0
+    tilt = np.where(
+        converted,
+        np.where(revenue <= median, exp.tilt_converter_low, exp.tilt_converter_high),
+        1.0,
+    )
+    p_treatment = np.clip(exp.treatment_share * tilt / tilt.mean(), 0.0, 1.0)
+    treated = rng.random(len(user)) < p_treatment
+    return pa.table(
+        {
+            "user_id": pa.array(user, pa.int64()),
+            "experiment_id": pa.array([exp.experiment_id] * len(user), pa.string()),
+            "variant": pa.array(np.where(treated, exp.variants[1], exp.variants[0]), pa.string()),
+            "assigned_at": pa.array(at),
+        }
+    )

@@ -240,11 +240,15 @@ ERRORS = [
     (
         "ab x --alpha 0.5",
         WED,
-        ["between 0 and 0.5", "`0.5` isn't"],
+        ["from 0.01 to 0.2", "`0.5` isn't"],
         "/kpi ab checkout_redesign --alpha 0.1",
     ),
-    ("ab x --alpha 0", WED, ["between 0 and 0.5"], "/kpi ab checkout_redesign --alpha 0.1"),
-    ("ab x --alpha 50%", WED, ["between 0 and 0.5"], "/kpi ab checkout_redesign --alpha 0.1"),
+    ("ab x --alpha 0", WED, ["from 0.01 to 0.2"], "/kpi ab checkout_redesign --alpha 0.1"),
+    ("ab x --alpha 50%", WED, ["from 0.01 to 0.2"], "/kpi ab checkout_redesign --alpha 0.1"),
+    # #17: 0.49 was accepted; the range is now 0.01–0.2.
+    ("ab x --alpha 0.49", WED, ["from 0.01 to 0.2"], "/kpi ab checkout_redesign --alpha 0.1"),
+    ("ab x --alpha 0.25", WED, ["`0.25` isn't"], "/kpi ab checkout_redesign --alpha 0.1"),
+    ("ab x --alpha 0.005", WED, ["from 0.01 to 0.2"], "/kpi ab checkout_redesign --alpha 0.1"),
     ("ab x --alpha nan", WED, ["`nan` isn't"], "/kpi ab checkout_redesign --alpha 0.1"),
     ("ab x --alpha 1e-2", WED, ["`1e-2` isn't"], "/kpi ab checkout_redesign --alpha 0.1"),
     ("ab x --alpha", WED, ["missing isn't"], "/kpi ab checkout_redesign --alpha 0.1"),

@@ -7,6 +7,7 @@ Missing values read "n/a", never "nan".
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import date, datetime
 
 
@@ -109,3 +110,28 @@ def p_value(p: float | None) -> str:
 def plural(count: int, noun: str) -> str:
     """``1 cohort``, ``2 cohorts`` (regular English plurals only)."""
     return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
+def decimals_for(
+    values: Iterable[float | None], scale: float = 100, minimum: int = 1, maximum: int = 6
+) -> int:
+    """The fewest decimals (at least ``minimum``) at which no non-zero value, times
+    ``scale``, rounds to zero, so a significant effect and the bounds of an interval
+    that excludes 0 never print as "+0.0". Capped at ``maximum``."""
+    shown = [abs(v) * scale for v in values if not _missing(v) and v != 0]  # type: ignore[operator]
+    for digits in range(minimum, maximum + 1):
+        if all(round(v, digits) != 0 for v in shown):
+            return digits
+    return maximum
+
+
+def pp_auto(value: float | None, *companions: float | None) -> str:
+    """``pp`` with as many decimals as ``value`` and its ``companions`` (e.g. the bounds of
+    its interval) need not to round to 0."""
+    return pp(value, decimals_for((value, *companions)))
+
+
+def pct_auto(value: float | None, *companions: float | None) -> str:
+    """A relative change given as a fraction (0.12 → +12.0 %), decimals as ``pp_auto``."""
+    digits = decimals_for((value, *companions))
+    return "n/a" if _missing(value) else pct(value * 100, digits)  # type: ignore[operator]

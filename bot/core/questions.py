@@ -9,7 +9,7 @@ Grammar (case and extra spaces don't matter; a leading ``/kpi`` is ignored)::
 
     revenue [window] [vs previous | vs last year]     default window: last 7 days
     ab                                                 lists experiments
-    ab <id> [--alpha 0.1]                              id: [A-Za-z0-9_.-]{1,64}, 0 < α < 0.5
+    ab <id> [--alpha 0.1]                              id: [A-Za-z0-9_.-]{1,64}, 0.01 ≤ α ≤ 0.2
     retention [weeks]                                  1..52 most recent cohorts, default 12
     digest preview | subscribe | unsubscribe
     help [revenue | ab | retention | digest | windows] empty text is help too
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+from bot.core.stats import ALPHA_MAX, ALPHA_MIN
 from bot.core.windows import (
     DateWindow,
     WindowError,
@@ -297,14 +298,15 @@ def _experiment(args: list[str], as_of: date | None = None) -> ExperimentQuestio
 
 
 def _alpha(value: str) -> float | ParseError:
-    """``0.1``, ``.1`` or ``10%``; strictly between 0 and 0.5."""
+    """``0.1``, ``.1`` or ``10%``; from ALPHA_MIN to ALPHA_MAX (0.01 to 0.2) inclusive."""
     alpha = None
     if m := _ALPHA_VALUE.fullmatch(value):
         alpha = float(value.rstrip("%")) / (100 if m.group(1) else 1)
-    if alpha is None or not 0 < alpha < 0.5:
+    if alpha is None or not ALPHA_MIN <= alpha <= ALPHA_MAX:
         shown = f"`{echo(value)}`" if value else "missing"
         return ParseError(
-            f"`--alpha` must be a number between 0 and 0.5 (e.g. 0.05 or 0.1); {shown} isn't.",
+            f"`--alpha` must be a number from {ALPHA_MIN:g} to {ALPHA_MAX:g} (e.g. 0.05 or 0.1); "
+            f"{shown} isn't.",
             "/kpi ab checkout_redesign --alpha 0.1",
         )
     return alpha

@@ -35,11 +35,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
+from typing import TYPE_CHECKING
 
 # scipy.special, not scipy.stats: the same functions scipy.stats' norm, t and chi2 call
 # underneath (ndtr, ndtri, stdtr, stdtrit, chdtrc), for ~0.5 s less CPU at import, which
 # every cold start and every `python -m bot ask` pays.
 from scipy import special
+
+if TYPE_CHECKING:  # only for annotations: decision imports this module
+    from bot.core.decision import ArmDecision, ExperimentDecision
+    from bot.core.plan import ExperimentPlan
 
 HOLM = "Holm–Bonferroni"
 
@@ -49,6 +55,14 @@ LOSER = "loser"
 NO_DIFFERENCE = "no_difference"
 SRM = "srm"
 NOT_TESTABLE = "not_testable"
+
+# The α a person may ask for (``--alpha``): below 0.01 nothing is ever significant at
+# these sample sizes, above 0.2 one "winner" in five is noise.
+ALPHA_MIN = 0.01
+ALPHA_MAX = 0.2
+# Below this many users in either arm no test is run: the normal approximations behind
+# every interval here are not to be trusted ("too few users to test").
+MIN_USERS_PER_ARM = 100
 
 
 @dataclass(frozen=True)
@@ -70,6 +84,11 @@ class VariantData:
     converters: int
     revenue_sum: float
     revenue_sum_squares: float
+    # CUPED covariate (revenue in the 28 days before first exposure) and its cross
+    # products with post-exposure revenue; None when the mart doesn't carry them.
+    pre_revenue_sum: float | None = None
+    pre_revenue_sum_squares: float | None = None
+    revenue_pre_revenue_sum_products: float | None = None
 
     @property
     def conversion_rate(self) -> float:
@@ -109,6 +128,9 @@ class ExperimentSettings:
     srm_threshold: float = 0.001
     power: float = 0.8
     expected_split: Mapping[str, float] | None = None  # variant → weight; None = equal
+    # Used by the planned analysis only (analyze_experiment(..., plan=...)).
+    min_users_per_arm: int = MIN_USERS_PER_ARM
+    sequential_tuning: float = 5000.0  # GrowthBook's default confidence-sequence tuning
 
     def __post_init__(self) -> None:
         # Settings come from code and the parser, not from data: a bad value is a bug.
@@ -116,6 +138,10 @@ class ExperimentSettings:
             value = getattr(self, name)
             if not 0 < value < 1:
                 raise ValueError(f"{name} must be strictly between 0 and 1, got {value!r}")
+        if self.min_users_per_arm < 2:
+            raise ValueError(f"min_users_per_arm must be at least 2, got {self.min_users_per_arm}")
+        if not (math.isfinite(self.sequential_tuning) and self.sequential_tuning > 0):
+            raise ValueError(f"sequential_tuning must be positive, got {self.sequential_tuning}")
 
     @property
     def level(self) -> float:
@@ -131,6 +157,9 @@ class RevenueTest:
     t: float
     df: float
     p_value: float
+    # Planned analysis only: Holm-adjusted p (across treatments) and the verdict's call.
+    p_adjusted: float | None = None
+    significant: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +181,7 @@ class Comparison:
     mde_abs: float | None  # minimum detectable absolute lift at the current sizes
     users_needed_per_arm: int | None  # to detect the observed lift at the set power
     message: str | None
+    arm: ArmDecision | None = None  # planned analysis only: every metric and the decision
 
 
 @dataclass(frozen=True)
@@ -175,6 +205,7 @@ class ExperimentResult:
     settings: ExperimentSettings
     adjustment: str | None  # "Holm–Bonferroni" when p-values were adjusted
     verdict: Verdict
+    decision: ExperimentDecision | None = None  # planned analysis only
 
     @property
     def verdict_kind(self) -> str:  # winner | loser | no_difference | srm | not_testable
@@ -509,8 +540,22 @@ def analyze_experiment(
     variants: Sequence[VariantData],
     settings: ExperimentSettings | None = None,
     excluded_users: int = 0,
+    *,
+    plan: ExperimentPlan | None = None,
+    as_of: date | None = None,
 ) -> ExperimentResult:
-    """Everything METRICS.md asks of one experiment, from per-variant sufficient stats."""
+    """Everything METRICS.md asks of one experiment, from per-variant sufficient stats.
+
+    Without ``plan``, today's analysis. With a plan (``bot.core.plan.default_plan`` for
+    an experiment without a registry entry) the planned analysis of
+    ``bot.core.decision``: SRM against the planned split, sequential intervals until the
+    planned end (``as_of`` = the data's last day), one decision across the primary and
+    guardrail metrics, CUPED when the variants carry the covariate."""
+    if plan is not None:
+        # Imported here: decision builds on this module's dataclasses.
+        from bot.core.decision import analyze_planned
+
+        return analyze_planned(experiment_id, variants, plan, settings, excluded_users, as_of)
     settings = settings or ExperimentSettings()
     names = [v.name for v in variants]
     if not variants:

@@ -181,3 +181,23 @@
 {% macro bigquery__type_double() -%}
   float64
 {%- endmacro %}
+
+
+{#- timestamp_expr shifted by an integer number of days, still a TIMESTAMP (the CUPED
+    pre-exposure window). dbt.dateadd is not used: on BigQuery it returns a DATETIME, which
+    can't be compared with a TIMESTAMP. -#}
+{% macro timestamp_add_days(timestamp_expr, days) -%}
+  {{ return(adapter.dispatch('timestamp_add_days', 'kpi_bot')(timestamp_expr, days)) }}
+{%- endmacro %}
+
+{% macro default__timestamp_add_days(timestamp_expr, days) -%}
+  {{ dbt.dateadd('day', days, timestamp_expr) }}
+{%- endmacro %}
+
+{% macro duckdb__timestamp_add_days(timestamp_expr, days) -%}
+  ({{ timestamp_expr }} + to_days(cast({{ days }} as integer)))
+{%- endmacro %}
+
+{% macro bigquery__timestamp_add_days(timestamp_expr, days) -%}
+  timestamp_add({{ timestamp_expr }}, interval {{ days }} day)
+{%- endmacro %}

@@ -5,6 +5,9 @@
 -- first exposure (assigned_at); their revenue is the sum of sale_price over the items of
 -- those orders, 0 for non-converters. revenue_sum and revenue_sum_squares are the sum
 -- and the sum of squares of that per-user revenue over the variant's users.
+-- CUPED covariate: pre_revenue, the same revenue from Complete orders created in the 28
+-- days before first exposure ([assigned_at - 28 days, assigned_at)); the mart carries its
+-- sum, sum of squares and the sum of its products with post-exposure revenue.
 with exposures as (
     select experiment_id, user_id, variant, assigned_at
     from {{ ref('ab_group') }}
@@ -28,7 +31,7 @@ order_revenue as (
     group by o.order_id, o.user_id, o.created_at
 ),
 
-per_user as (
+post_exposure as (
     select
         e.experiment_id,
         e.variant,
@@ -42,6 +45,33 @@ per_user as (
     group by e.experiment_id, e.variant, e.user_id
 ),
 
+pre_exposure as (
+    select
+        e.experiment_id,
+        e.user_id,
+        cast(coalesce(sum(r.revenue), 0) as {{ kpi_bot.type_double() }}) as pre_revenue
+    from exposures as e
+    left join order_revenue as r
+        on r.user_id = e.user_id
+        and r.created_at < e.assigned_at
+        and r.created_at >= {{ kpi_bot.timestamp_add_days('e.assigned_at', -28) }}
+    group by e.experiment_id, e.user_id
+),
+
+per_user as (
+    select
+        p.experiment_id,
+        p.variant,
+        p.user_id,
+        p.orders_after_exposure,
+        p.revenue,
+        b.pre_revenue
+    from post_exposure as p
+    inner join pre_exposure as b
+        on b.experiment_id = p.experiment_id
+        and b.user_id = p.user_id
+),
+
 per_variant as (
     select
         experiment_id,
@@ -49,7 +79,10 @@ per_variant as (
         count(*) as users,
         {{ kpi_bot.count_if('orders_after_exposure > 0') }} as converters,
         sum(revenue) as revenue_sum,
-        sum(revenue * revenue) as revenue_sum_squares
+        sum(revenue * revenue) as revenue_sum_squares,
+        sum(pre_revenue) as pre_revenue_sum,
+        sum(pre_revenue * pre_revenue) as pre_revenue_sum_squares,
+        sum(revenue * pre_revenue) as revenue_pre_revenue_sum_products
     from per_user
     group by experiment_id, variant
 )
@@ -61,5 +94,8 @@ select
     v.converters,
     {{ kpi_bot.safe_divide('v.converters', 'v.users') }} as conversion_rate,
     v.revenue_sum,
-    v.revenue_sum_squares
+    v.revenue_sum_squares,
+    v.pre_revenue_sum,
+    v.pre_revenue_sum_squares,
+    v.revenue_pre_revenue_sum_products
 from per_variant as v
