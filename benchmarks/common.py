@@ -143,7 +143,7 @@ def timed_ask(
 ) -> tuple[float, float]:
     """(whole answer, warehouse part) in seconds for one question; an error answer stops
     the benchmark, since its timing would be meaningless."""
-    from bot.service import ErrorAnswer
+    from bot.answers import ErrorAnswer
 
     warehouse.take()
     started = time.perf_counter()

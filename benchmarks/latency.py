@@ -71,7 +71,7 @@ TARGETS = {"revenue_p50_ms": 250, "revenue_p95_ms": 500, "ack_p99_ms": 50}
 
 
 def bench_in_process(db: Path, runs: int, warmup: int) -> dict[str, Any]:
-    from bot.service import ErrorAnswer
+    from bot.answers import ErrorAnswer
 
     service, warehouse = timed_service(db)
     for _ in range(warmup):

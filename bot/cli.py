@@ -211,8 +211,8 @@ def write_charts(answer, out: Path, prefix: str = "") -> dict[str, str]:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.answers import ErrorAnswer
     from bot.kinds import render_text, to_json_dict
-    from bot.service import ErrorAnswer
 
     answer = _service(settings).ask(args.question, as_of=args.as_of)
     paths = write_charts(answer, args.out)
@@ -231,10 +231,10 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.answers import ErrorAnswer, ExperimentListAnswer
     from bot.build import BuildError, build
     from bot.demo_data import generate
     from bot.kinds import render_text
-    from bot.service import ErrorAnswer, ExperimentListAnswer
 
     db = _db(args, settings)
     if args.fresh or not db.exists():

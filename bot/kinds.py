@@ -18,22 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot import answers
 from bot.answerers import AnswerContext
 from bot.answerers.commands import answer_digest_command, answer_help
 from bot.answerers.experiments import answer_experiments
 from bot.answerers.retention import answer_retention
 from bot.answerers.revenue import answer_revenue
-from bot.answers import (
-    Answer,
-    Chart,
-    DigestCommandAnswer,
-    ErrorAnswer,
-    ExperimentAnswer,
-    ExperimentListAnswer,
-    HelpAnswer,
-    RetentionAnswer,
-    RevenueAnswer,
-)
 from bot.chart_workers import ChartRenderer, render_inline
 from bot.core import questions as grammar
 from bot.render import blocks as bk
@@ -51,14 +41,14 @@ class Presentation:
     blocks: Callable[[Any], list[dict]]  # Block Kit, before freshness and Slack's limits
     fallback: Callable[[Any], str]  # the notification / screen-reader text
     json: Callable[[Any], dict[str, Any]]  # ``ask --json``: every number shown
-    chart: Callable[[Any, ChartRenderer], tuple[Chart, ...]]  # ``charts.no_chart`` if none
+    chart: Callable[[Any, ChartRenderer], tuple[answers.Chart, ...]]  # ``charts.no_chart`` if none
     restricted: bool  # shows a revenue-derived figure: only where the allowlists admit it
 
 
 @dataclass(frozen=True)
 class AnswerKind:
     spec: grammar.QuestionSpec  # command words, parser, help, example
-    answer: Callable[[AnswerContext, Any], Answer]
+    answer: Callable[[AnswerContext, Any], answers.Answer]
     presentations: tuple[Presentation, ...]  # every answer type ``answer`` returns but errors
     private: Callable[[Any], bool] = lambda question: False  # answered only to the asker
 
@@ -68,7 +58,7 @@ class AnswerKind:
 
 
 ERROR = Presentation(
-    ErrorAnswer, tx.error_text, bk.error_blocks, bk.error_fallback, js.error_json,
+    answers.ErrorAnswer, tx.error_text, bk.error_blocks, bk.error_fallback, js.error_json,
     charts.no_chart, restricted=False,
 )  # fmt: skip
 
@@ -78,7 +68,7 @@ KINDS: tuple[AnswerKind, ...] = (
         answer_revenue,
         (
             Presentation(
-                RevenueAnswer, tx.revenue_text, bk.revenue_blocks, summary.revenue_headline,
+                answers.RevenueAnswer, tx.revenue_text, bk.revenue_blocks, summary.revenue_headline,
                 js.revenue_json, charts.revenue_answer_chart, restricted=True,
             ),
         ),
@@ -89,12 +79,12 @@ KINDS: tuple[AnswerKind, ...] = (
         (
             # Revenue per user per arm (and users per arm) is revenue-derived.
             Presentation(
-                ExperimentAnswer, tx.experiment_text, bk.experiment_blocks,
+                answers.ExperimentAnswer, tx.experiment_text, bk.experiment_blocks,
                 bk.experiment_fallback, js.experiment_json, charts.experiment_answer_chart,
                 restricted=True,
             ),
             Presentation(
-                ExperimentListAnswer, tx.experiment_list_text, bk.experiment_list_blocks,
+                answers.ExperimentListAnswer, tx.experiment_list_text, bk.experiment_list_blocks,
                 bk.experiment_list_fallback, js.experiment_list_json, charts.no_chart,
                 restricted=False,
             ),
@@ -106,7 +96,7 @@ KINDS: tuple[AnswerKind, ...] = (
         answer_retention,
         (
             Presentation(
-                RetentionAnswer, tx.retention_text, bk.retention_blocks,
+                answers.RetentionAnswer, tx.retention_text, bk.retention_blocks,
                 summary.retention_headline, js.retention_json, charts.retention_answer_chart,
                 restricted=False,
             ),
@@ -117,7 +107,7 @@ KINDS: tuple[AnswerKind, ...] = (
         answer_digest_command,
         (
             Presentation(
-                DigestCommandAnswer, tx.digest_command_text, bk.digest_command_blocks,
+                answers.DigestCommandAnswer, tx.digest_command_text, bk.digest_command_blocks,
                 bk.help_fallback, js.digest_command_json, charts.no_chart, restricted=False,
             ),
         ),
@@ -128,7 +118,7 @@ KINDS: tuple[AnswerKind, ...] = (
         answer_help,
         (
             Presentation(
-                HelpAnswer, tx.help_text, bk.help_blocks, bk.help_fallback, js.help_json,
+                answers.HelpAnswer, tx.help_text, bk.help_blocks, bk.help_fallback, js.help_json,
                 charts.no_chart, restricted=False,
             ),
         ),
@@ -139,18 +129,18 @@ KINDS: tuple[AnswerKind, ...] = (
 _BY_QUESTION: dict[type, AnswerKind] = {kind.spec.question_type: kind for kind in KINDS}
 _BY_ANSWER: dict[type, Presentation] = {
     p.answer_type: p for kind in KINDS for p in kind.presentations
-} | {ErrorAnswer: ERROR}
+} | {answers.ErrorAnswer: ERROR}
 
 
 def kind_of(question: object) -> AnswerKind:
     return _BY_QUESTION[type(question)]
 
 
-def presentation(answer: Answer) -> Presentation:
+def presentation(answer: answers.Answer) -> Presentation:
     return _BY_ANSWER[type(answer)]
 
 
-def is_restricted(answer: Answer) -> bool:
+def is_restricted(answer: answers.Answer) -> bool:
     """Does this answer show a revenue-derived figure? (Declared per answer type.)"""
     return presentation(answer).restricted
 
@@ -159,21 +149,25 @@ def restricted_answer_types() -> set[type]:
     return {t for t, p in _BY_ANSWER.items() if p.restricted}
 
 
-def render_text(answer: Answer) -> str:
+def render_text(answer: answers.Answer) -> str:
     return tx.finish_text(answer, presentation(answer).text(answer))
 
 
-def answer_blocks(answer: Answer) -> list[dict]:
+def answer_blocks(answer: answers.Answer) -> list[dict]:
     return bk.fit(presentation(answer).blocks(answer) + bk.freshness_context(answer))
 
 
-def answer_text(answer: Answer) -> str:
+def answer_text(answer: answers.Answer) -> str:
     return presentation(answer).fallback(answer)
 
 
-def to_json_dict(answer: Answer, chart_paths: dict[str, str] | None = None) -> dict[str, Any]:
+def to_json_dict(
+    answer: answers.Answer, chart_paths: dict[str, str] | None = None
+) -> dict[str, Any]:
     return js.finish_json(answer, presentation(answer).json(answer), chart_paths or {})
 
 
-def draw_charts(answer: Answer, render: ChartRenderer = render_inline) -> tuple[Chart, ...]:
+def draw_charts(
+    answer: answers.Answer, render: ChartRenderer = render_inline
+) -> tuple[answers.Chart, ...]:
     return presentation(answer).chart(answer, render)

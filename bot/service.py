@@ -20,19 +20,7 @@ from zoneinfo import ZoneInfo
 
 from bot import kinds
 from bot.answerers import AnswerContext
-from bot.answers import (  # noqa: F401  (re-exported: the service's public types)
-    Answer,
-    Chart,
-    DigestCommandAnswer,
-    ErrorAnswer,
-    ExperimentAnswer,
-    ExperimentListAnswer,
-    Freshness,
-    HelpAnswer,
-    RetentionAnswer,
-    RevenueAnswer,
-    naive_utc_now,
-)
+from bot.answers import Answer, ErrorAnswer, Freshness, naive_utc_now
 from bot.chart_workers import ChartRenderer, render_inline
 from bot.core.questions import ParseError, Question, parse_question
 from bot.warehouse.base import DataStatus, MartReader, WarehouseError

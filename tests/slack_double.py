@@ -36,6 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from tests.threads import join_or_fail
+
 UPLOAD_URL = "upload_url"  # the method name recorded for bytes POSTed to an upload_url
 RESPONSE_URL = "response_url"  # the method name recorded for POSTs to a response_url
 RESPONSE_URL_MAX_POSTS = 5  # Slack accepts up to 5 responses per response_url
@@ -176,7 +178,7 @@ class SlackDouble:
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            join_or_fail(self._thread, 5)
         self._server = self._thread = None
 
     def __enter__(self) -> SlackDouble:

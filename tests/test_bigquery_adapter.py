@@ -32,8 +32,9 @@ from google.auth import exceptions as auth_exc
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
+from bot.answers import ErrorAnswer
 from bot.build import MARTS
-from bot.service import ErrorAnswer, KpiService
+from bot.service import KpiService
 from bot.settings import BigQuerySettings
 from bot.warehouse.base import (
     QUERY_DIR,
@@ -51,6 +52,7 @@ from bot.warehouse.bigquery_adapter import (
     job_config,
     query_parameter,
 )
+from tests.threads import join_or_fail
 
 PROJECT = "acme-analytics"
 SETTINGS = BigQuerySettings(
@@ -376,7 +378,7 @@ def silent_server() -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{listener.getsockname()[1]}"
     stop.set()
-    thread.join(timeout=5)
+    join_or_fail(thread, 5)
     for conn in accepted:
         conn.close()
     listener.close()

@@ -50,10 +50,11 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
+from bot.answers import ErrorAnswer
 from bot.build import MARTS, RAW_TABLES, build
 from bot.demo_data import generate
 from bot.kinds import to_json_dict
-from bot.service import ErrorAnswer, KpiService
+from bot.service import KpiService
 from bot.settings import BigQuerySettings
 from bot.warehouse.base import MartReader, WarehouseNotBuilt
 from bot.warehouse.bigquery_adapter import JOB_LABELS, BigQueryWarehouse
@@ -61,6 +62,7 @@ from bot.warehouse.duckdb_adapter import DuckDBWarehouse
 from tests.bq_emulator import BigQueryEmulator
 from tests.conftest import DEMO_END, DEMO_SEED
 from tests.test_bigquery_adapter import QuietHTTPServer
+from tests.threads import join_or_fail
 
 pytestmark = pytest.mark.slow
 
@@ -170,7 +172,7 @@ class RecordingProxy:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-        self._thread.join(timeout=10)
+        join_or_fail(self._thread, 10)
 
 
 # --- fixtures -------------------------------------------------------------------------

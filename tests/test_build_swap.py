@@ -25,6 +25,7 @@ import pytest
 from bot.build import BuildError, build
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse
 from tests.conftest import DEMO_END, DEMO_SEED, DEMO_USERS
+from tests.threads import join_or_fail
 
 NEW_END = DEMO_END + timedelta(days=10)
 # A window inside both the old and the new data span: always 30 rows.
@@ -140,7 +141,7 @@ def test_reader_in_another_process_survives_two_rebuilds(built_db: Path, tmp_pat
     finally:
         stop.set()
         report = results.get(timeout=60)
-        reader.join(timeout=60)
+        join_or_fail(reader, 60)
         local.close()
 
     assert report["failures"] == []

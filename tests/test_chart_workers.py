@@ -54,6 +54,8 @@ def test_charts_from_workers_are_byte_identical_to_inline(built_db: Path, worker
         answers[name] = [kpi.ask(q, as_of=AS_OF) for q in questions]
         kpi.reader.warehouse.close()
     for inline, pooled in zip(answers["inline"], answers["workers"], strict=True):
+        assert [c.name for c in inline.charts] == [c.name for c in pooled.charts]
+        assert len(inline.charts) == 1, inline  # every one of these answers has a chart
         assert [c.png for c in pooled.charts] == [c.png for c in inline.charts]
         assert all(c.png.startswith(b"\x89PNG") for c in pooled.charts)
 

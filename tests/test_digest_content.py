@@ -16,13 +16,14 @@ import pytest
 from scipy import stats
 from slack_sdk.models.blocks import Block
 
+from bot.answers import RevenueAnswer
 from bot.cli import main
 from bot.core.anomalies import check_days
 from bot.core.retention import PooledRate, Trend
 from bot.digest.blocks import DigestNotes, MissedDigest, render_digest
 from bot.digest.content import ExperimentLine, Week1Retention, gather_content
 from bot.digest.schedule import period_for_date
-from bot.service import KpiService, RevenueAnswer
+from bot.service import KpiService
 from bot.warehouse.base import MartReader
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse
 from tests.conftest import DEMO_END

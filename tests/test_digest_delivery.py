@@ -34,6 +34,7 @@ from bot.warehouse.duckdb_adapter import DuckDBWarehouse
 from tests.conftest import DEMO_END
 from tests.digest_support import cached_content
 from tests.slack_double import SlackDouble
+from tests.threads import join_or_fail
 
 TOKEN = "xoxb-test-digest"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -153,8 +154,7 @@ def test_two_replicas_firing_together_post_once(make, slack) -> None:
     threads = [threading.Thread(target=fire, args=(s,)) for s in replicas]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(timeout=60)
+    join_or_fail(threads, 60)
 
     assert len(posts(slack)) == 1
     assert len(slack.uploads()) == 1
@@ -234,8 +234,7 @@ def test_many_concurrent_takeovers_of_an_expired_claim_post_once(make, slack) ->
     threads = [threading.Thread(target=go, args=(s,)) for s in services]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(timeout=60)
+    join_or_fail(threads, 60)
     assert len(posts(slack)) == 1
     assert [r.status for r in results].count("sent") == 1
 

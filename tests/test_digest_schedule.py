@@ -6,6 +6,7 @@ clock (time-machine)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -38,6 +39,7 @@ from bot.warehouse.duckdb_adapter import DuckDBWarehouse
 from tests.conftest import DEMO_END
 from tests.digest_support import cached_content
 from tests.slack_double import SlackDouble
+from tests.threads import join_or_fail
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -210,8 +212,7 @@ def test_replicas_starting_at_the_same_moment_all_come_up(start_replica, state_d
         threads = [threading.Thread(target=replica) for _ in range(4)]
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        join_or_fail(threads, 60)
     assert errors == []
 
 
@@ -247,6 +248,10 @@ def test_a_restart_after_the_grace_period_sends_nothing(start_replica, slack) ->
     assert posts(slack) == []
 
 
-def test_the_job_function_without_a_bound_service_does_nothing(slack) -> None:
-    scheduled_digest()  # e.g. run by someone else's scheduler: logs, never raises
+def test_the_job_function_without_a_bound_service_does_nothing(slack, caplog) -> None:
+    with caplog.at_level(logging.ERROR, logger="bot.digest"):
+        scheduled_digest()  # e.g. run by someone else's scheduler: logs, never raises
     assert slack.calls() == []
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.digest"] == [
+        "weekly digest job ran on a thread without a digest service"
+    ]

@@ -26,6 +26,7 @@ from bot.warehouse.duckdb_adapter import DuckDBWarehouse
 from tests.conftest import DEMO_END
 from tests.slack_double import RESPONSE_URL, SlackDouble
 from tests.slack_requests import post_signed, signed_headers, slash_command_body
+from tests.threads import join_or_fail
 
 TOKEN = "xoxb-test-digest-slack"
 SECRET = "digest-signing-secret"
@@ -72,7 +73,7 @@ def running(slack: SlackDouble, built_db: Path, tmp_path: Path, **settings) -> I
 def stop(server, thread: threading.Thread) -> None:
     server.task_dispatcher.shutdown()  # let in-flight requests finish first
     server.close()
-    thread.join(timeout=5)
+    join_or_fail(thread, 5)
 
 
 def command(slack: SlackDouble, url: str, text: str, channel: str = CHANNEL, user: str = USER):

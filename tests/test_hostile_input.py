@@ -26,6 +26,15 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from benchmarks.load import SECRET, running_bot
+from bot.answers import (
+    DigestCommandAnswer,
+    ErrorAnswer,
+    ExperimentAnswer,
+    ExperimentListAnswer,
+    HelpAnswer,
+    RetentionAnswer,
+    RevenueAnswer,
+)
 from bot.core.questions import (
     INTERNAL_ERROR,
     ExperimentQuestion,
@@ -34,16 +43,7 @@ from bot.core.questions import (
     parse_question,
 )
 from bot.kinds import answer_blocks, answer_text
-from bot.service import (
-    DigestCommandAnswer,
-    ErrorAnswer,
-    ExperimentAnswer,
-    ExperimentListAnswer,
-    HelpAnswer,
-    KpiService,
-    RetentionAnswer,
-    RevenueAnswer,
-)
+from bot.service import KpiService
 from bot.warehouse.base import QUERY_DIR, MartReader, render_query
 from bot.warehouse.duckdb_adapter import MARTS_SCHEMA, DuckDBWarehouse
 from tests.conftest import DEMO_END

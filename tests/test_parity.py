@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
+from bot.answers import Answer
 from bot.cli import main
 from bot.core import format as fmt
 from bot.core.questions import Question, escape_mrkdwn
 from bot.kinds import to_json_dict
-from bot.service import Answer, KpiService
+from bot.service import KpiService
 from bot.warehouse.base import MartReader
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse
 from tests.slack_double import SlackDouble

@@ -17,16 +17,16 @@ import duckdb
 import pandas as pd
 import pytest
 
-from bot.core.stats import VariantData, analyze_experiment
-from bot.service import (
+from bot.answers import (
     ErrorAnswer,
     ExperimentAnswer,
     ExperimentListAnswer,
     HelpAnswer,
-    KpiService,
     RetentionAnswer,
     RevenueAnswer,
 )
+from bot.core.stats import VariantData, analyze_experiment
+from bot.service import KpiService
 from bot.warehouse.base import MartReader
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse
 from tests.conftest import DEMO_END

@@ -576,9 +576,9 @@ def _wait(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
 def test_a_huge_answer_still_fits_block_kit_and_is_accepted(slack: SlackDouble) -> None:
     """An answer far beyond Slack's limits is trimmed, and the double (which refuses
     anything over the limits, as Slack does) accepts it."""
+    from bot.answers import ExperimentListAnswer, Freshness
     from bot.kinds import answer_blocks, answer_text
     from bot.sender import SlackSender, message_client
-    from bot.service import ExperimentListAnswer, Freshness
     from bot.warehouse.base import ExperimentInfo
 
     infos = tuple(

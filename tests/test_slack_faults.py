@@ -25,9 +25,10 @@ from pathlib import Path
 import pytest
 
 from benchmarks.load import SECRET, TOKEN, running_bot
+from bot.answers import RevenueAnswer
 from bot.kinds import answer_blocks
 from bot.sender import SlackSender, message_client, upload_client
-from bot.service import KpiService, RevenueAnswer
+from bot.service import KpiService
 from bot.warehouse.base import MartReader
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse
 from tests.conftest import DEMO_END

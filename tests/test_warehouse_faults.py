@@ -31,19 +31,15 @@ import duckdb
 import pytest
 
 from benchmarks.load import SECRET, running_bot
+from bot.answers import ErrorAnswer, ExperimentAnswer, RetentionAnswer, RevenueAnswer
 from bot.core.questions import RetentionQuestion
-from bot.service import (
-    ErrorAnswer,
-    ExperimentAnswer,
-    KpiService,
-    RetentionAnswer,
-    RevenueAnswer,
-)
+from bot.service import KpiService
 from bot.warehouse.base import MartReader
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse
 from tests.conftest import DEMO_END
 from tests.slack_double import RESPONSE_URL, SlackDouble
 from tests.slack_requests import post_signed, signed_headers, slash_command_body
+from tests.threads import join_or_fail
 
 CLOCK = datetime.combine(DEMO_END + timedelta(days=1), datetime.min.time()) + timedelta(hours=8)
 ROOT = Path(__file__).resolve().parents[1]
@@ -295,8 +291,7 @@ def test_a_swap_storm_under_concurrent_questions_fails_no_query(built_db: Path, 
             swaps += 1
     finally:
         stop.set()
-        for t in threads:
-            t.join(timeout=60)
+        join_or_fail(threads, 60)
         warehouse.close()
     assert failures == []
     assert swaps >= 50 and min(done[k] for k in asks) >= 25, (swaps, done)
@@ -400,7 +395,7 @@ class ScriptedBigQuery:
 
 
 def test_bigquery_down_then_hung_then_back_the_same_service_answers_again() -> None:
-    from bot.service import ExperimentListAnswer
+    from bot.answers import ExperimentListAnswer
     from bot.warehouse.bigquery_adapter import BigQueryWarehouse
     from tests.test_bigquery_adapter import PROJECT, SETTINGS, FakeBigQuery, client_for
 

@@ -24,6 +24,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -554,28 +555,9 @@ def _mark_days(
         )
 
 
-def revenue_chart(
-    current: pd.DataFrame,
-    previous: pd.DataFrame,
-    *,
-    title: str,
-    current_label: str,
-    previous_label: str,
-    currency: str = "$",
-    highlight_days: Sequence[date] = (),
-) -> bytes:
-    """PNG of :func:`build_revenue_figure`."""
-    return to_png(
-        build_revenue_figure(
-            current,
-            previous,
-            title=title,
-            current_label=current_label,
-            previous_label=previous_label,
-            currency=currency,
-            highlight_days=highlight_days,
-        )
-    )
+def revenue_chart(current: pd.DataFrame, previous: pd.DataFrame, **options: Any) -> bytes:
+    """PNG of :func:`build_revenue_figure` (same keyword options)."""
+    return to_png(build_revenue_figure(current, previous, **options))
 
 
 # ---------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.answers import Chart, RevenueAnswer
 from bot.core import format as fmt
 from bot.core.anomalies import DayCheck
 from bot.core.questions import escape_mrkdwn
@@ -22,7 +23,6 @@ from bot.core.revenue import Change, Comparison
 from bot.digest.content import DigestContent, ExperimentLine, Week1Retention
 from bot.render.blocks import context, divider, fields, fit, header, lines_sections, section
 from bot.render.summary import VERDICT_ICONS, freshness_line
-from bot.service import Chart, RevenueAnswer
 
 Block = dict[str, Any]
 MAX_FAILURE_NOTES = 4

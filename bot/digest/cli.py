@@ -19,10 +19,11 @@ import sys
 from dataclasses import replace
 from datetime import date
 
+from bot.answers import ErrorAnswer
 from bot.digest.blocks import render_digest
 from bot.digest.content import gather_content
 from bot.digest.schedule import DigestPeriod, naive_utc, period_for_date
-from bot.service import ErrorAnswer, KpiService
+from bot.service import KpiService
 from bot.settings import Settings, SettingsError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

@@ -25,6 +25,15 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from bot.answers import (
+    Chart,
+    ErrorAnswer,
+    ExperimentAnswer,
+    ExperimentListAnswer,
+    Freshness,
+    RetentionAnswer,
+    RevenueAnswer,
+)
 from bot.core import anomalies
 from bot.core.questions import ExperimentQuestion, RetentionQuestion, RevenueQuestion
 from bot.core.retention import Trend, week_trend
@@ -32,16 +41,7 @@ from bot.core.windows import DateWindow, previous_window, same_window_last_year
 from bot.digest.schedule import DigestPeriod
 from bot.render.charts import digest_revenue_chart
 from bot.render.verdicts import verdict_text
-from bot.service import (
-    Chart,
-    ErrorAnswer,
-    ExperimentAnswer,
-    ExperimentListAnswer,
-    Freshness,
-    KpiService,
-    RetentionAnswer,
-    RevenueAnswer,
-)
+from bot.service import KpiService
 
 log = logging.getLogger("bot.digest")
 

@@ -3,54 +3,45 @@ both read the same figures through ``bot.render.summary``."""
 
 from __future__ import annotations
 
-from bot.answers import (
-    Answer,
-    DigestCommandAnswer,
-    ErrorAnswer,
-    ExperimentAnswer,
-    ExperimentListAnswer,
-    HelpAnswer,
-    RetentionAnswer,
-    RevenueAnswer,
-)
+from bot import answers
 from bot.core.questions import topic_usage
 from bot.render import summary
 
 
-def revenue_text(answer: RevenueAnswer) -> list[str]:
+def revenue_text(answer: answers.RevenueAnswer) -> list[str]:
     lines = [summary.revenue_headline(answer), ""]
     return lines + [f"  {label:<22} {value}" for label, value in summary.revenue_fields(answer)]
 
 
-def experiment_text(answer: ExperimentAnswer) -> list[str]:
+def experiment_text(answer: answers.ExperimentAnswer) -> list[str]:
     lines = [summary.experiment_headline(answer), "", summary.experiment_verdict(answer), ""]
     lines += [f"  {row}" for row in summary.experiment_table(answer)]
     return lines + [""] + [f"  {note}" for note in summary.experiment_notes(answer)]
 
 
-def experiment_list_text(answer: ExperimentListAnswer) -> list[str]:
+def experiment_list_text(answer: answers.ExperimentListAnswer) -> list[str]:
     return ["Experiments", ""] + [f"  {row}" for row in summary.experiment_list(answer)]
 
 
-def retention_text(answer: RetentionAnswer) -> list[str]:
+def retention_text(answer: answers.RetentionAnswer) -> list[str]:
     lines = [summary.retention_headline(answer), ""]
     return lines + [f"  {line}" for line in summary.retention_lines(answer)]
 
 
-def help_text(answer: HelpAnswer) -> list[str]:
+def help_text(answer: answers.HelpAnswer) -> list[str]:
     return topic_usage(answer.topic).splitlines()
 
 
-def digest_command_text(answer: DigestCommandAnswer) -> list[str]:
+def digest_command_text(answer: answers.DigestCommandAnswer) -> list[str]:
     return ["Digest commands run in Slack; in a terminal use `python -m bot digest --dry-run`."]
 
 
-def error_text(answer: ErrorAnswer) -> list[str]:
+def error_text(answer: answers.ErrorAnswer) -> list[str]:
     example = f"\nExample: {answer.example}" if answer.example else ""
     return [answer.message + example]
 
 
-def finish_text(answer: Answer, lines: list[str]) -> str:
+def finish_text(answer: answers.Answer, lines: list[str]) -> str:
     """Notes and the freshness stamp after the kind's own lines; Slack markup removed."""
     notes = summary.notes(answer)
     if notes:
