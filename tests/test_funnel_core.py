@@ -409,3 +409,27 @@ def test_alpha_setting_is_used() -> None:
     assert strict.significant_changes == ()
     assert [c.step for c in loose.significant_changes] == ["purchase"]
     assert loose.level == pytest.approx(0.9)
+
+
+def test_the_funnel_core_is_pure() -> None:
+    """bot/core/funnel.py imports only the standard library and bot.core (no warehouse,
+    Slack, pandas or environment), as docs/ARCHITECTURE.md asks of bot/core."""
+    import ast
+    import sys
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parents[1] / "bot" / "core" / "funnel.py"
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    modules = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+    outside = {
+        m
+        for m in modules
+        if not m.startswith("bot.core") and m.split(".")[0] not in sys.stdlib_module_names
+    }
+    assert outside == set()
+    assert "os" not in modules and "environ" not in source.read_text(encoding="utf-8")

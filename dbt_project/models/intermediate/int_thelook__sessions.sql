@@ -1,3 +1,11 @@
+{#- A table, not a view like the other intermediates: funnel_sessions_daily and this
+    model's data tests each read it, and a view would redo the per-session window over
+    every event for each of them (~5 s apiece at 1x demo data). -#}
+{{ config(
+    materialized='table',
+    partition_by=kpi_bot.partition_by_date('session_day', 'month')
+) }}
+
 -- One row per session (events.session_id): the closed session funnel of METRICS.md
 -- "Funnel". A session starts at its first event (earliest created_at, then
 -- sequence_number, then event id) and belongs to that event's UTC day; its traffic_source
