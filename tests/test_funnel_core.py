@@ -206,8 +206,14 @@ def test_empty_previous_window_gives_no_test_but_the_current_funnel() -> None:
     report = analyze_window(FunnelCounts(100, 50, 20, 10), FunnelCounts(0, 0, 0, 0))
     assert report.current.overall == 0.1
     assert report.changes == ()
-    assert "Previous window" in report.message
+    assert report.message == "No sessions in the previous window: nothing to compare with"
     assert report.changes_sentence() is None
+
+
+def test_an_invalid_previous_window_is_named() -> None:
+    report = analyze_window(FunnelCounts(100, 50, 20, 10), FunnelCounts(100, 50, 60, 10))
+    assert report.message.startswith("Previous window: Invalid data")
+    assert report.changes == () and report.current.overall == 0.1
 
 
 def test_untestable_steps_are_not_counted_in_holm() -> None:

@@ -30,6 +30,7 @@ funnel) gives a report whose ``message`` says why: never an exception, never NaN
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -351,23 +352,26 @@ def analyze_window(
     before = summarize(previous, SESSION_ENTRY, level) if previous is not None else None
     changes: tuple[StepChange, ...] = ()
     message = now.message
-    if before is not None and now.message is None and before.message is None:
-        changes = compare_windows(current, previous, settings.alpha)  # type: ignore[arg-type]
-    elif before is not None and before.message is not None and message is None:
-        message = f"Previous window: {before.message}"
+    if previous is not None and before is not None and message is None:
+        if before.message is None:
+            changes = compare_windows(current, previous, settings.alpha)
+        elif previous.entered == 0 and previous.problem is None:
+            message = "No sessions in the previous window: nothing to compare with"
+        else:
+            message = f"Previous window: {before.message}"
     return FunnelReport(
-        WINDOW,
-        SESSION_ENTRY,
-        now,
-        before,
-        changes,
-        None,
-        (),
-        0,
-        None,
-        settings.alpha,
-        level,
-        message,
+        kind=WINDOW,
+        entry_step=SESSION_ENTRY,
+        current=now,
+        previous=before,
+        changes=changes,
+        dimension=None,
+        segments=(),
+        other_values=0,
+        experiment=None,
+        alpha=settings.alpha,
+        level=level,
+        message=message,
     )
 
 
@@ -384,11 +388,26 @@ def analyze_segments(
     settings = settings or ExperimentSettings()
     level = settings.level
 
-    def report(segments, others, total, message) -> FunnelReport:
+    def report(
+        segments: tuple[SegmentRow, ...],
+        others: int,
+        total: FunnelSummary | None,
+        message: str | None,
+    ) -> FunnelReport:
         return FunnelReport(
-            SEGMENTS, SESSION_ENTRY, total, None, (), dimension, segments, others, None,
-            settings.alpha, level, message,
-        )  # fmt: skip
+            kind=SEGMENTS,
+            entry_step=SESSION_ENTRY,
+            current=total,
+            previous=None,
+            changes=(),
+            dimension=dimension,
+            segments=segments,
+            other_values=others,
+            experiment=None,
+            alpha=settings.alpha,
+            level=level,
+            message=message,
+        )
 
     if dimension not in DIMENSIONS:
         return report(
@@ -396,8 +415,7 @@ def analyze_segments(
         )
     if top < 1:
         return report((), 0, None, "top must be at least 1")
-    values = [r.value for r in rows]
-    duplicates = sorted({v for v in values if values.count(v) > 1})
+    duplicates = sorted(v for v, n in Counter(r.value for r in rows).items() if n > 1)
     if duplicates:
         return report((), 0, None, f"Invalid data: {', '.join(duplicates)} appears more than once")
     problems = [f"{r.value}: {r.counts.problem}" for r in rows if r.counts.problem]
@@ -445,14 +463,24 @@ def analyze_experiment_funnel(
 
     def report(experiment: ExperimentFunnel | None, message: str | None) -> FunnelReport:
         return FunnelReport(
-            EXPERIMENT, EXPERIMENT_ENTRY, None, None, (), None, (), 0, experiment,
-            settings.alpha, level, message,
-        )  # fmt: skip
+            kind=EXPERIMENT,
+            entry_step=EXPERIMENT_ENTRY,
+            current=None,
+            previous=None,
+            changes=(),
+            dimension=None,
+            segments=(),
+            other_values=0,
+            experiment=experiment,
+            alpha=settings.alpha,
+            level=level,
+            message=message,
+        )
 
     if not variants:
         return report(None, f"No exposed users in {experiment_id}")
     names = [v.name for v in variants]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
+    duplicates = sorted(n for n, k in Counter(names).items() if k > 1)
     if duplicates:
         return report(None, f"Invalid data: variant {', '.join(duplicates)} appears more than once")
     problems = [f"variant {v.name}: {v.counts.problem}" for v in variants if v.counts.problem]
