@@ -4,8 +4,8 @@ Times the warehouse reads each funnel question needs, through the real ``MartRea
 and ``DuckDBWarehouse`` on a warm connection (as ``serve`` keeps one), and, separately,
 the pure core on those counts:
 
-* ``funnel last 30 days vs previous``: two ``funnel_window`` reads (this window, the one
-  before);
+* ``funnel last 30 days vs previous``: one ``funnel_windows`` read (this window and the
+  one before, in one query);
 * ``funnel last 30 days by traffic_source`` / ``by browser``: one ``funnel_segments``;
 * ``funnel for checkout_redesign``: one ``experiment_funnel``.
 
@@ -52,9 +52,8 @@ PREVIOUS_START, PREVIOUS_END = START - timedelta(days=30), START - timedelta(day
 def questions(reader: MartReader) -> dict[str, Callable[[], Any]]:
     """Question → the warehouse reads its answer needs."""
     return {
-        "funnel last 30 days vs previous": lambda: (
-            reader.funnel_window(START, BENCH_END),
-            reader.funnel_window(PREVIOUS_START, PREVIOUS_END),
+        "funnel last 30 days vs previous": lambda: reader.funnel_windows(
+            START, BENCH_END, PREVIOUS_START, PREVIOUS_END
         ),
         "funnel last 30 days by traffic_source": lambda: reader.funnel_segments(
             "traffic_source", START, BENCH_END
@@ -84,6 +83,11 @@ def check(db: Any, reader: MartReader) -> None:
             [START, BENCH_END],
         ).fetchone()
     assert reader.funnel_window(START, BENCH_END) == FunnelCounts(*map(int, direct))
+    pair = reader.funnel_windows(START, BENCH_END, PREVIOUS_START, PREVIOUS_END)
+    assert pair == (
+        FunnelCounts(*map(int, direct)),
+        reader.funnel_window(PREVIOUS_START, PREVIOUS_END),
+    )
     total = FunnelCounts(0, 0, 0, 0)
     for segment in reader.funnel_segments("browser", START, BENCH_END):
         total = total + segment.counts

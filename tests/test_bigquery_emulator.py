@@ -492,6 +492,11 @@ def test_funnel_reads_equal_on_both_engines(
         window = local.funnel_window(start, end)
         assert window.entered > 0
         assert remote.funnel_window(start, end) == window
+        before = (start - timedelta(days=30), start - timedelta(days=1))
+        assert remote.funnel_windows(start, end, *before) == local.funnel_windows(
+            start, end, *before
+        )
+        assert local.funnel_windows(start, end, *before)[0] == window
         for dimension in ("traffic_source", "browser"):
             segments = local.funnel_segments(dimension, start, end)
             assert len(segments) > 1

@@ -250,6 +250,23 @@ def test_windows_read_through_the_warehouse_match_raw(conn, reader) -> None:
     assert reader.funnel_window(date(2000, 1, 1), date(2000, 1, 31)) == FunnelCounts(0, 0, 0, 0)
 
 
+def test_a_window_and_its_comparison_in_one_read_match_raw(conn, reader) -> None:
+    end = PLANT_DAY.date()
+    for days in (1, 7, 30):
+        start = end - timedelta(days=days - 1)
+        previous = (start - timedelta(days=days), start - timedelta(days=1))
+        last_year = (start - timedelta(days=364), end - timedelta(days=364))
+        for other_start, other_end in (previous, last_year):
+            current, other = reader.funnel_windows(start, end, other_start, other_end)
+            assert current == FunnelCounts(*raw_window(conn, start, end))
+            assert other == FunnelCounts(*raw_window(conn, other_start, other_end))
+            assert other.entered > 0
+    # A comparison window before the data: zeros beside the real window.
+    current, other = reader.funnel_windows(end, end, date(2000, 1, 1), date(2000, 1, 1))
+    assert current == FunnelCounts(*raw_window(conn, end, end))
+    assert other == FunnelCounts(0, 0, 0, 0)
+
+
 @pytest.mark.parametrize("dimension", ["traffic_source", "browser"])
 def test_segments_read_through_the_warehouse_match_raw(conn, reader, dimension: str) -> None:
     for start, end in [
