@@ -97,16 +97,21 @@ def check(db: Any, reader: MartReader) -> None:
 
 def bench(reader: MartReader, rounds: int, warmup: int) -> dict[str, dict[str, Any]]:
     reads = questions(reader)
-    samples: dict[str, dict[str, list[float]]] = {q: {"query": [], "core": []} for q in reads}
+    samples: dict[str, dict[str, list[float]]] = {
+        q: {"query": [], "query_cpu": [], "core": []} for q in reads
+    }
     for round_no in range(warmup + rounds):
         for name, read in reads.items():  # interleaved, so load hits every question alike
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             data = read()
-            queried = time.perf_counter()
+            queried, cpu_done = time.perf_counter(), time.process_time()
             core(name, data)
             done = time.perf_counter()
             if round_no >= warmup:
                 samples[name]["query"].append(queried - started)
+                # CPU of the whole process (DuckDB's threads included): moves much less
+                # than wall time when other processes share the cores.
+                samples[name]["query_cpu"].append(cpu_done - cpu)
                 samples[name]["core"].append(done - queried)
     return {q: {stage: summary(v) for stage, v in s.items()} for q, s in samples.items()}
 
@@ -141,18 +146,21 @@ def main(argv: list[str] | None = None) -> int:
     lines = []
     worst = 0.0
     for name, stages in result.items():
-        q, c = stages["query"], stages["core"]
+        q, cpu, c = stages["query"], stages["query_cpu"], stages["core"]
         worst = max(worst, q["p95_ms"])
         lines.append(
             [
                 name,
                 fmt_ms(q["p50_ms"]),
                 fmt_ms(q["p95_ms"]),
+                fmt_ms(cpu["p50_ms"]),
+                fmt_ms(cpu["p95_ms"]),
                 fmt_ms(c["p50_ms"]),
                 fmt_ms(c["p95_ms"]),
             ]
         )
-    print(table(["question", "query p50", "query p95", "core p50", "core p95"], lines))
+    headers = ["question", "query p50", "query p95", "query CPU p50", "query CPU p95"]
+    print(table([*headers, "core p50", "core p95"], lines))
     verdict = "within" if worst < LIMIT_MS else "OVER"
     print(f"worst query p95 {worst:.2f} ms: {verdict} the {LIMIT_MS:g} ms budget")
     return 0 if worst < LIMIT_MS else 1
