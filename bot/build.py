@@ -42,9 +42,11 @@ RAW_TABLES = ("users", "orders", "order_items", "events", "experiment_assignment
 MARTS = (
     "revenue_daily",
     "funnel_users",
+    "funnel_sessions_daily",
     "ab_group",
     "ab_experiments",
     "ab_metrics",
+    "ab_funnel",
     "retention_weekly",
     "data_freshness",
 )

@@ -63,9 +63,17 @@ MARTS_REF = f"`{PROJECT}.kpi_marts`"
 SAMPLE_PARAMS: dict[str, Any] = {
     "start_day": date(2026, 10, 1),
     "end_day": date(2026, 10, 31),
+    "previous_start_day": date(2026, 9, 1),
+    "previous_end_day": date(2026, 9, 30),
     "experiment_id": "checkout_redesign",
 }
-PARAM_TYPES = {"start_day": "DATE", "end_day": "DATE", "experiment_id": "STRING"}
+PARAM_TYPES = {
+    "start_day": "DATE",
+    "end_day": "DATE",
+    "previous_start_day": "DATE",
+    "previous_end_day": "DATE",
+    "experiment_id": "STRING",
+}
 QUERY_NAMES = sorted(path.stem for path in QUERY_DIR.glob("*.sql"))
 # BigQuery label keys and values: lower-case letters, digits, '_' and '-', at most 63.
 LABEL = re.compile(r"^[a-z0-9_-]{1,63}$")

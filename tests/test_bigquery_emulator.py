@@ -89,9 +89,11 @@ QUESTIONS = (
 MART_KEYS = {
     "revenue_daily": ["day"],
     "funnel_users": ["user_id"],
+    "funnel_sessions_daily": ["session_day", "traffic_source", "browser"],
     "ab_group": ["experiment_id", "user_id"],
     "ab_experiments": ["experiment_id"],
     "ab_metrics": ["experiment_id", "variant"],
+    "ab_funnel": ["experiment_id", "variant"],
     "retention_weekly": ["cohort_week", "week_n"],
     "data_freshness": ["data_as_of"],
 }
@@ -444,6 +446,9 @@ def test_bigquery_marts_are_partitioned_and_clustered_in_the_ddl(bigquery_marts:
     assert "cluster by experiment_id" in ddl["ab_metrics"]
     assert "cluster by experiment_id, variant" in ddl["ab_group"]
     assert "cluster by user_id" in ddl["funnel_users"]
+    assert "partition by date_trunc(session_day, month)" in ddl["funnel_sessions_daily"]
+    assert "cluster by traffic_source, browser" in ddl["funnel_sessions_daily"]
+    assert "cluster by experiment_id" in ddl["ab_funnel"]
     for name, sql in ddl.items():
         assert not re.search(r"\bnone\b|\[", sql.split(" as (", 1)[0]), (name, sql[:300])
 
@@ -471,6 +476,40 @@ def test_marts_equal_on_both_engines(
     assert local and remote
     assert list(remote[0]) == columns
     assert differences(normalise_rows(remote, keys), normalise_rows(local, keys)) == []
+
+
+def test_funnel_reads_equal_on_both_engines(
+    bigquery_marts: DbtRun, duckdb_marts: Path, emulator: BigQueryEmulator
+) -> None:
+    """The funnel's warehouse reads (window, both breakdowns, experiment) through the real
+    adapters give the same counts on DuckDB and on BigQuery."""
+    assert bigquery_marts.returncode == 0, bigquery_marts.output[-4000:]
+    settings = bigquery_settings(emulator.project, emulator.endpoint)
+    remote = MartReader(
+        BigQueryWarehouse(settings, client=emulator_client(emulator.endpoint, emulator.project))
+    )
+    local = MartReader(DuckDBWarehouse(duckdb_marts, timeout_s=30.0))
+    start, end = DEMO_END - timedelta(days=29), DEMO_END
+    try:
+        window = local.funnel_window(start, end)
+        assert window.entered > 0
+        assert remote.funnel_window(start, end) == window
+        before = (start - timedelta(days=30), start - timedelta(days=1))
+        assert remote.funnel_windows(start, end, *before) == local.funnel_windows(
+            start, end, *before
+        )
+        assert local.funnel_windows(start, end, *before)[0] == window
+        for dimension in ("traffic_source", "browser"):
+            segments = local.funnel_segments(dimension, start, end)
+            assert len(segments) > 1
+            assert remote.funnel_segments(dimension, start, end) == segments
+        for experiment_id in ("checkout_redesign", "pricing_page_abn"):
+            variants = local.experiment_funnel(experiment_id)
+            assert variants
+            assert remote.experiment_funnel(experiment_id) == variants
+    finally:
+        remote.warehouse.close()
+        local.warehouse.close()
 
 
 @pytest.mark.parametrize("question", QUESTIONS)

@@ -32,9 +32,11 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 MART_MODELS = {
     "revenue_daily",
     "funnel_users",
+    "funnel_sessions_daily",
     "ab_group",
     "ab_experiments",
     "ab_metrics",
+    "ab_funnel",
     "retention_weekly",
     "data_freshness",
 }
@@ -459,3 +461,21 @@ def test_bigquery_marts_are_partitioned_and_clustered(bigquery_compiled: Path) -
     assert config["retention_weekly"]["partition_by"]["field"] == "cohort_week"
     assert config["ab_metrics"]["cluster_by"] == ["experiment_id"]
     assert config["funnel_users"]["cluster_by"] == ["user_id"]
+    assert config["funnel_sessions_daily"]["partition_by"]["field"] == "session_day"
+    assert config["funnel_sessions_daily"]["cluster_by"] == ["traffic_source", "browser"]
+    assert config["ab_funnel"]["cluster_by"] == ["experiment_id"]
+
+
+def test_bigquery_funnel_models_read_the_staged_events(bigquery_compiled: Path) -> None:
+    """The session and experiment funnels compile to BigQuery SQL over the staging views
+    (not the raw dataset), with BigQuery's UTC date and COUNTIF."""
+    models = _compiled_models(bigquery_compiled)
+    sessions = models["int_thelook__sessions"].lower()
+    assert "`some-project`.`kpi`.`stg_thelook__events`" in sessions
+    assert "date(f.started_at, 'utc')" in sessions
+    assert "countif(" in sessions
+    assert "`some-project`.`kpi`.`int_thelook__sessions`" in models["funnel_sessions_daily"]
+    funnel = models["ab_funnel"]
+    assert "`some-project`.`kpi`.`ab_group`" in funnel
+    assert "`some-project`.`kpi`.`stg_thelook__events`" in funnel
+    assert "`thelook_ecommerce`" not in sessions + funnel

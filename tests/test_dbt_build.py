@@ -23,10 +23,12 @@ import pytest
 MARTS = (
     "revenue_daily",
     "funnel_users",
+    "funnel_sessions_daily",
     "ab_group",
     "ab_experiments",
     "ab_metrics",
     "ab_registry",
+    "ab_funnel",
     "retention_weekly",
     "data_freshness",
 )
@@ -43,6 +45,15 @@ MART_COLUMNS = {  # docs/ARCHITECTURE.md, "Marts"
         "added_to_cart",
         "purchased",
         "converted",
+    ],
+    "funnel_sessions_daily": [
+        "session_day",
+        "traffic_source",
+        "browser",
+        "sessions",
+        "product_sessions",
+        "cart_sessions",
+        "purchase_sessions",
     ],
     "ab_group": ["experiment_id", "user_id", "variant", "assigned_at"],
     "ab_experiments": [
@@ -78,6 +89,14 @@ MART_COLUMNS = {  # docs/ARCHITECTURE.md, "Marts"
         "planned_end_date",
         "planned_users_per_arm",
         "status",
+    ],
+    "ab_funnel": [
+        "experiment_id",
+        "variant",
+        "users",
+        "product_users",
+        "cart_users",
+        "purchase_users",
     ],
     "retention_weekly": ["cohort_week", "week_n", "cohort_size", "active_users", "retention_rate"],
     "data_freshness": ["data_as_of"],
@@ -389,11 +408,12 @@ def test_dates_are_dates(conn) -> None:
     kinds = dict(
         conn.execute(
             "select table_name || '.' || column_name, data_type from information_schema.columns "
-            "where table_schema = 'main' and column_name in ('day', 'cohort_week')"
+            "where table_schema = 'main' and column_name in ('day', 'cohort_week', 'session_day')"
         ).fetchall()
     )
     assert kinds["revenue_daily.day"] == "DATE"
     assert kinds["retention_weekly.cohort_week"] == "DATE"
+    assert kinds["funnel_sessions_daily.session_day"] == "DATE"
 
 
 # --- the documented fallback split -----------------------------------------------------------

@@ -35,6 +35,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.markers import TICKDOWN
+from matplotlib.patches import Rectangle
 from matplotlib.textpath import text_to_path
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 from matplotlib.transforms import ScaledTranslation
@@ -44,11 +45,14 @@ from bot.core import format as fmt
 
 __all__ = [
     "NO_DATA",
+    "FunnelSeries",
     "VariantBar",
     "build_experiment_figure",
+    "build_funnel_figure",
     "build_retention_figure",
     "build_revenue_figure",
     "experiment_chart",
+    "funnel_chart",
     "retention_heatmap",
     "revenue_chart",
     "to_png",
@@ -954,3 +958,148 @@ def retention_heatmap(
 ) -> bytes:
     """PNG of :func:`build_retention_figure`."""
     return to_png(build_retention_figure(matrix, cohort_sizes, title=title))
+
+
+# ---------------------------------------------------------------------------------
+# Funnel: share of entrants reaching each step, one bar per series, grouped by step
+
+
+@dataclass(frozen=True)
+class FunnelSeries:
+    """One funnel drawn on the chart: a window, the previous window, or a variant."""
+
+    name: str  # legend label, e.g. "Oct 26 – Nov 24" or "control"
+    counts: tuple[int, ...]  # one per step, the entry step (sessions / users) first
+    is_reference: bool  # previous window or control: drawn grey, labels muted
+
+
+# Okabe–Ito colours after blue and vermillion, for experiments with several treatments.
+SERIES_COLOURS = (BLUE, VERMILLION, "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+MAX_FUNNEL_SERIES = 6
+FUNNEL_NOTE = (
+    "Bars: share of {unit} reaching the step. Labels: count · conversion from the step before."
+)
+
+
+def _funnel_label(counts: Sequence[int], i: int) -> str:
+    """'12,832 · 60.0 %': the count and the step conversion (the entry step: count only)."""
+    count = f"{counts[i]:,}"
+    if i == 0:
+        return count
+    before = counts[i - 1]
+    return f"{count} · {fmt.rate(counts[i] / before) if before > 0 else 'n/a'}"
+
+
+def _funnel_x_max(
+    shares: Sequence[float], label_widths_pt: Sequence[float], axes_pt: float
+) -> float:
+    """Axis end leaving room for each bar's label after it: share + width·x_max/axes ≤
+    x_max for every bar, solved for x_max (labels are sized in points, bars in data)."""
+    x_max = 1.0
+    for share, width in zip(shares, label_widths_pt, strict=True):
+        room = 1 - (width + 10) / axes_pt
+        if room > 0.2:
+            x_max = max(x_max, share / room)
+    return x_max
+
+
+def build_funnel_figure(
+    steps: Sequence[str],
+    series: Sequence[FunnelSeries],
+    *,
+    title: str,
+    subtitle: str | None = None,
+    unit: str = "sessions",
+) -> Figure:
+    """Horizontal bars per step (first step on top, so the bars descend like a funnel),
+    one bar per series inside each step, in the caller's order. A bar's length is the
+    share of the series' entrants that reached the step, so a window and its previous
+    window, or variants of different sizes, read against each other; each bar is labelled
+    with its count and its conversion from the step before. Reference series (the
+    previous window, the control) are grey with muted labels; others take Okabe–Ito
+    colours. Up to six series are drawn."""
+    series = list(series)[:MAX_FUNNEL_SERIES]
+    if not steps or not series:
+        return _empty_figure(title, subtitle)
+    if any(len(s.counts) != len(steps) for s in series):
+        return _empty_figure(title, subtitle, "The funnel's steps don't match its counts")
+    if all(s.counts[0] <= 0 for s in series):
+        return _empty_figure(title, subtitle, f"No {unit} in this window")
+
+    fig, _, _ = _new_figure(title, subtitle, note=FUNNEL_NOTE)
+    ax = fig.add_subplot()
+    _style_axes(ax, grid_axis="x")
+    value_pt = VALUE_PT if len(series) <= 2 else 11.5 if len(series) <= 4 else 10.5
+    group = 0.8
+    height = group / len(series)
+
+    colours, colour_index = [], 0
+    for s in series:
+        if s.is_reference:
+            colours.append(CONTROL_GREY)
+        else:
+            colours.append(SERIES_COLOURS[colour_index % len(SERIES_COLOURS)])
+            colour_index += 1
+
+    bars = []  # (y, share, label, series index, step index)
+    for k, s in enumerate(series):
+        entered = s.counts[0]
+        for i, _step in enumerate(steps):
+            share = s.counts[i] / entered if entered > 0 else 0.0
+            y = i - group / 2 + height * (k + 0.5)
+            label = _funnel_label(s.counts, i) if entered > 0 else "no data"
+            bars.append((y, share, label, k, i))
+    axes_pt = (WIDTH_IN - 1.9) * 72  # the axes' width less the step labels, roughly
+    x_max = _funnel_x_max(
+        [b[1] for b in bars], [_text_width_pt(b[2], value_pt, "bold") for b in bars], axes_pt
+    )
+
+    for y, share, label, k, i in bars:
+        s = series[k]
+        gid = f"{s.name}:{steps[i]}"
+        ax.barh(y, share, height=height * 0.9, color=colours[k], gid=f"bar:{gid}", zorder=2)
+        ax.text(
+            share + x_max * 0.01,
+            y,
+            label,
+            va="center",
+            ha="left",
+            fontsize=value_pt,
+            fontweight="normal" if s.is_reference else "bold",
+            color=MUTED if s.is_reference else INK,
+            parse_math=False,
+            gid=f"value:{gid}",
+            zorder=4,
+        )
+
+    ax.set_yticks(range(len(steps)), [_escape_dollars(step) for step in steps])
+    ax.tick_params(axis="y", length=0, pad=8, labelsize=LABEL_PT)
+    ax.set_ylim(len(steps) - 0.5, -0.5)  # first step on top
+    ax.set_xlim(0, x_max)
+    ticks, labels = _percent_ticks(1.0, nbins=5, symbol=" %")
+    ax.set_xticks(ticks, labels)
+    ax.set_xlabel(f"Share of {unit} reaching the step", fontsize=LABEL_PT, color=INK)
+    ax.spines["left"].set_visible(False)
+    if len(series) > 1:
+        handles = [
+            Rectangle((0, 0), 1, 1, facecolor=colour, gid=f"legend:{s.name}")
+            for s, colour in zip(series, colours, strict=True)
+        ]
+        names = [_escape_dollars(_middle_ellipsis(s.name, MAX_VARIANT_CHARS)) for s in series]
+        ax.legend(
+            handles, names, loc="best", fontsize=TICK_PT - 1, frameon=False,
+            handlelength=1.2,
+        )  # fmt: skip
+    return fig
+
+
+def funnel_chart(
+    steps: Sequence[str],
+    series: Sequence[FunnelSeries],
+    *,
+    title: str,
+    subtitle: str | None = None,
+    unit: str = "sessions",
+) -> bytes:
+    """PNG of :func:`build_funnel_figure`."""
+    return to_png(build_funnel_figure(steps, series, title=title, subtitle=subtitle, unit=unit))

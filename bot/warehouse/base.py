@@ -16,12 +16,22 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from bot.core.funnel import FunnelCounts, SegmentCounts, VariantCounts
+
 log = logging.getLogger("bot.warehouse")
 
 QUERY_DIR = Path(__file__).with_name("queries")
 _QUERY_NAME = re.compile(r"^[a-z_]+$")
 _PARAM = re.compile(r"@([a-z_]+)\b")
 _MARTS_PLACEHOLDER = "{{ marts }}"
+# The breakdowns of the session funnel and their query files. A dimension picks a file, it
+# is never formatted into SQL.
+FUNNEL_SEGMENT_QUERIES = {
+    "traffic_source": "funnel_by_traffic_source",
+    "browser": "funnel_by_browser",
+}
+_SESSION_STEPS = ("sessions", "product_sessions", "cart_sessions", "purchase_sessions")
+_USER_STEPS = ("users", "product_users", "cart_users", "purchase_users")
 
 
 class WarehouseError(Exception):
@@ -161,6 +171,69 @@ class MartReader:
                 "retention_rate": frame["retention_rate"].astype("float64"),
             }
         )
+
+    def funnel_window(self, start_day: date, end_day: date) -> FunnelCounts:
+        """Closed session-funnel counts of the sessions that started in [start, end]."""
+        frame = self.warehouse.run("funnel_window", {"start_day": start_day, "end_day": end_day})
+        if frame.empty:  # an aggregate returns one row; be safe on an engine that doesn't
+            return FunnelCounts(0, 0, 0, 0)
+        row = frame.iloc[0]
+        return FunnelCounts(*(_as_count(row[c]) for c in _SESSION_STEPS))
+
+    def funnel_windows(
+        self, start_day: date, end_day: date, previous_start: date, previous_end: date
+    ) -> tuple[FunnelCounts, FunnelCounts]:
+        """``funnel_window`` of a window and of the window it is compared with, in one
+        query (a `vs previous` / `vs last year` question pays one round trip, not two)."""
+        frame = self.warehouse.run(
+            "funnel_windows",
+            {
+                "start_day": start_day,
+                "end_day": end_day,
+                "previous_start_day": previous_start,
+                "previous_end_day": previous_end,
+            },
+        )
+        if frame.empty:
+            return FunnelCounts(0, 0, 0, 0), FunnelCounts(0, 0, 0, 0)
+        row = frame.iloc[0]
+        current = FunnelCounts(*(_as_count(row[c]) for c in _SESSION_STEPS))
+        previous = FunnelCounts(*(_as_count(row[f"previous_{c}"]) for c in _SESSION_STEPS))
+        return current, previous
+
+    def funnel_segments(
+        self, dimension: str, start_day: date, end_day: date
+    ) -> list[SegmentCounts]:
+        """Closed session-funnel counts per value of ``traffic_source`` or ``browser``,
+        most sessions first (every value; the core keeps the top ones)."""
+        name = FUNNEL_SEGMENT_QUERIES.get(dimension)
+        if name is None:
+            raise ValueError(f"not a funnel dimension: {dimension!r}")
+        frame = self.warehouse.run(name, {"start_day": start_day, "end_day": end_day})
+        return [
+            SegmentCounts(
+                str(row["segment"]), FunnelCounts(*(_as_count(row[c]) for c in _SESSION_STEPS))
+            )
+            for _, row in frame.iterrows()
+        ]
+
+    def experiment_funnel(self, experiment_id: str) -> list[VariantCounts]:
+        """Closed user-level funnel per variant of one experiment (empty when unknown)."""
+        frame = self.warehouse.run("experiment_funnel", {"experiment_id": experiment_id})
+        return [
+            VariantCounts(
+                str(row["variant"]), FunnelCounts(*(_as_count(row[c]) for c in _USER_STEPS))
+            )
+            for _, row in frame.iterrows()
+        ]
+
+
+def _as_count(value: Any) -> int:
+    """A count from either engine (DuckDB sums are HUGEINT, read as float or object);
+    NULL (a sum over no rows) is 0."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return 0
+    return int(value)
 
 
 def _as_date(value: Any) -> date | None:
