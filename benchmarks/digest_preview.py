@@ -58,8 +58,10 @@ def run_tree(tree: Path, db: Path, runs: int, state_dir: Path) -> dict:
     state = f"sqlite:///{state_dir / (tree.name + '.sqlite')}"
     done = subprocess.run(
         [sys.executable, "-c", SNIPPET, str(db), state, str(runs)],
-        cwd=tree, capture_output=True, text=True, check=True,
+        cwd=tree, capture_output=True, text=True, check=False,
     )  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"preview failed in {tree}:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

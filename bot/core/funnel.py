@@ -44,7 +44,6 @@ from bot.core.stats import (
     VariantData,
     choose_control,
     compare,
-    format_p,
     holm_adjust,
     pooled_z_test,
     proportion_interval,
@@ -167,7 +166,7 @@ class StepChange:
         return (
             f"{self.from_step} → {self.step} {fmt.rate(self.current)} "
             f"(was {fmt.rate(self.previous)}, {fmt.pp(self.diff)}, "
-            f"Holm-adjusted {format_p(self.p_adjusted)})"
+            f"Holm-adjusted {_p_text(self.p_adjusted)})"
         )
 
 
@@ -543,7 +542,7 @@ def _lift_text(lift: StepLift, adjusted: bool) -> str:
     if c.abs_ci is not None:
         low = fmt.pp(c.abs_ci.low).removesuffix(" pp")
         ci = f", {c.abs_ci.level * 100:g} % CI {low} to {fmt.pp(c.abs_ci.high)}"
-    p = format_p(c.p_adjusted)
+    p = _p_text(c.p_adjusted)
     return f"{lift.step} {fmt.pp(c.abs_lift)}{ci}, {'Holm-adjusted ' if adjusted else ''}{p}"
 
 
@@ -586,3 +585,7 @@ def _treatment_verdict(
 
 def _join(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _p_text(p: float | None) -> str:
+    return "p n/a" if p is None else fmt.p_value(p)
