@@ -100,8 +100,9 @@ def main() -> None:
     print(table(["code", "wall p50 ms", "CPU p50 ms", "blocks"], rows))
     if args.compare:
         before, after = summaries[args.compare], summaries["this tree"]
-        print(f"wall after/before: {ratio(after['wall']['p50'], before['wall']['p50']):.2f}, "
-              f"CPU after/before: {ratio(after['cpu']['p50'], before['cpu']['p50']):.2f}")
+        wall = ratio(after["wall"]["p50_ms"], before["wall"]["p50_ms"])
+        cpu = ratio(after["cpu"]["p50_ms"], before["cpu"]["p50_ms"])
+        print(f"wall after/before: {wall}, CPU after/before: {cpu}")
     write_result("digest_preview", {"users": users, "runs": runs, "results": summaries})
 
 
