@@ -65,6 +65,7 @@ def raw_post(
     started = time.monotonic()
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(_request_head("POST", "/slack/events", len(body), headers))
+        select.select([sock], [], [], 0.2)  # a server refusing on the headers answers now
         view, sent = memoryview(body), 0
         try:
             while sent < len(body):
