@@ -38,7 +38,8 @@ from tests.slack_requests import post_signed, signed_headers, slash_command_body
 TOKEN = "xoxb-test-http-limits"
 SECRET = "http-limits-signing-secret"
 CLOCK = datetime(2026, 11, 25, 8, 0)
-LIMIT = HttpLimits().max_body_bytes
+PRODUCTION = HttpLimits()
+LIMIT = PRODUCTION.max_body_bytes
 
 
 @dataclass
@@ -58,7 +59,7 @@ class Server:
 
 @contextmanager
 def serving(
-    slack: SlackDouble, db: Path, limits: HttpLimits = HttpLimits(), health_ttl_s: float = 0.0
+    slack: SlackDouble, db: Path, limits: HttpLimits = PRODUCTION, health_ttl_s: float = 0.0
 ) -> Iterator[Server]:
     kpi = KpiService(MartReader(DuckDBWarehouse(db, timeout_s=10)), clock=lambda: CLOCK)
     config = Settings(
@@ -185,13 +186,15 @@ def test_a_stalled_client_is_disconnected_after_the_channel_timeout(
     slack: SlackDouble, built_db: Path
 ) -> None:
     limits = HttpLimits(channel_timeout_s=1, cleanup_interval_s=1)
-    with serving(slack, built_db, limits) as server:
-        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-            sock.sendall(head(4096, forged()) + b"text=x")
-            started = time.monotonic()
-            readable, _, _ = select.select([sock], [], [], 8)
-            assert readable and sock.recv(4096) == b""  # closed by the server
-            assert time.monotonic() - started < 4
+    with (
+        serving(slack, built_db, limits) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock,
+    ):
+        sock.sendall(head(4096, forged()) + b"text=x")
+        started = time.monotonic()
+        readable, _, _ = select.select([sock], [], [], 8)
+        assert readable and sock.recv(4096) == b""  # closed by the server
+        assert time.monotonic() - started < 4
 
 
 # --------------------------------------------------------------------------- junk

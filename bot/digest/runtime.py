@@ -243,8 +243,10 @@ class DigestScheduler:
         else:
             error = f"internal error ({type(event.exception).__name__})"
         with self._lock:
+            new = period.key not in self._unrecorded
             self._unrecorded.setdefault(period.key, (period, error))
-        log.error("digest %s: %s", period.key, error)
+        if new:  # retried rounds fail the same way: one line, not one per retry
+            log.error("digest %s: %s", period.key, error)
         self.record_failures()
 
     def record_failures(self) -> None:
