@@ -213,3 +213,42 @@ def test_an_unwritable_state_db_at_fire_time_is_survived_recorded_and_reported(
             scheduler.shutdown(wait=True)
     time.sleep(0.5)
     assert len(posts(slack)) == 1
+
+
+def test_a_state_db_back_within_the_grace_period_still_sends_that_digest_once(
+    state_db_url: str, request: pytest.FixtureRequest, slack: SlackDouble, content_for
+) -> None:
+    engine = engine_for(state_db_url)
+    store = DigestStore(engine)
+    service = DigestService(
+        None,  # type: ignore[arg-type]  # content comes from content_for
+        store,
+        SlackSender(message_client(TOKEN, slack.base_url)),
+        timezone=BERLIN,
+        cron=CRON,
+        grace_hours=1,
+        content_builder=content_for,
+    )
+    store.seed([CHANNEL], naive_utc(datetime.now(UTC)))
+    with time_machine.travel(FIRE - timedelta(seconds=2), tick=True):
+        scheduler = DigestScheduler(service, engine, 1, retry_s=1).start(catch_up=False)
+        try:
+            with unwritable(state_db_url, request):
+                wait_until(lambda: scheduler.problem() is not None, 30, "the failure")
+                time.sleep(1.5)
+                assert posts(slack) == []
+            # Writable again within the hour of grace: the still-due job runs again.
+            [message] = slack.wait_for(lambda: posts(slack), timeout=60)
+            assert "Nov 16 – 22, 2026" in message.all_text
+            wait_until(
+                lambda: getattr(store.delivery(CHANNEL, PERIOD), "status", "") == SENT,
+                30,
+                "the sent mark",
+            )
+            wait_until(lambda: scheduler.problem() is None, 30, "recovery")
+            assert scheduler.next_run_time() == FIRE + timedelta(days=7)
+            time.sleep(1.5)  # a retried round must not post it again
+        finally:
+            scheduler.shutdown(wait=True)
+    assert len(posts(slack)) == 1
+    assert store.unreported_failures(CHANNEL, NEXT_PERIOD) == []

@@ -21,9 +21,10 @@ failed *write* ended its thread for good (no more digests, nothing recorded, sti
 "running"). Here a failed round is retried every ``retry_s`` like a failed read, and
 the job's errors and misses (``EVENT_JOB_ERROR``, ``EVENT_JOB_MISSED`` listeners) are
 kept in memory until the ledger can be written: the failed period is then recorded
-as ``failed`` for each subscribed channel, so the next digest reports it. If the
-database comes back within the grace period, the still-due job runs again and the
-digest goes out, saying it is late. ``problem()`` says what ``/healthz`` reports.
+as ``failed`` for each subscribed channel, so the next digest reports it. If that
+happens within the grace period, the week is retried ``retry_s`` later (``run_due``
+takes over the retryable failed row; at most ``MAX_RETRIES`` times) and the digest goes
+out, saying it is late if it is. ``problem()`` says what ``/healthz`` reports.
 
 The job is stored by reference (``bot.digest.runtime:scheduled_digest``, no
 arguments), so it survives pickling into the database. Each scheduler's worker threads
@@ -36,7 +37,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
@@ -67,6 +68,7 @@ JOBS_TABLE = "digest_jobs"
 # A failed scheduler round (state DB not writable) is retried this often. Each retry
 # runs the still-due job once more, so it is not seconds (a traceback each time).
 RETRY_S = 30.0
+MAX_RETRIES = 3  # retries of one week's digest once its failure is in the ledger
 
 _bound = threading.local()
 
@@ -141,6 +143,7 @@ class DigestScheduler:
         self._round_problem: str | None = None
         # period key → (period, error): failures not yet written to the ledger.
         self._unrecorded: dict[str, tuple[DigestPeriod, str]] = {}
+        self._retries: dict[str, int] = {}  # period key → retries scheduled
         self.jobs = jobs = _StateJobStore(engine=engine, tablename=JOBS_TABLE)
         create_tables(jobs.jobs_t.metadata, engine)  # before start(): replicas may race
         self.scheduler = _SurvivingScheduler(
@@ -250,7 +253,10 @@ class DigestScheduler:
         self.record_failures()
 
     def record_failures(self) -> None:
-        """Write failures kept in memory to the ledger, if it can be written now."""
+        """Write failures kept in memory to the ledger, if it can be written now; else
+        try again in ``retry_s``. A recorded week still within the grace period is
+        retried (``run_due`` takes over a retryable failed row): the round that moved
+        the job on may have been the one whose run failed."""
         with self._lock:
             pending = list(self._unrecorded.values())
         for period, error in pending:
@@ -266,15 +272,35 @@ class DigestScheduler:
                 ]  # fmt: skip
             except SQLAlchemyError as err:
                 log.warning("digest %s: failure not recorded yet (%s)", period.key, _short(err))
+                self._once(self.record_failures, "digest-record-failures")
                 return
             with self._lock:
                 self._unrecorded.pop(period.key, None)
             if recorded:
-                log.error(
-                    "digest %s recorded as failed for %s; the next digest reports it",
-                    period.key,
-                    ", ".join(recorded),
-                )
+                log.error("digest %s recorded as failed for %s", period.key, ", ".join(recorded))
+            self._retry_if_due(period)
+
+    def _retry_if_due(self, period: DigestPeriod) -> None:
+        due = self.service.due_period()
+        if due is None or due.key != period.key:
+            log.error("digest %s: past the grace period; the next digest reports it", period.key)
+            return
+        with self._lock:
+            tries = self._retries.get(period.key, 0)
+            self._retries[period.key] = tries + 1
+        if tries >= MAX_RETRIES:  # failing with a writable ledger: not the database
+            log.error("digest %s: not retried again; the next digest reports it", period.key)
+            return
+        self._once(self.service.run_due, f"digest-retry-{period.key}")
+
+    def _once(self, func: Callable[[], object], job_id: str) -> None:
+        """Run ``func`` once in ``retry_s`` (in memory: not shared with replicas)."""
+        run_at = datetime.now(self.service.timezone) + timedelta(
+            seconds=self.scheduler.jobstore_retry_interval
+        )
+        self.scheduler.add_job(
+            func, "date", run_date=run_at, id=job_id, jobstore="local", replace_existing=True
+        )
 
 
 def _short(err: BaseException) -> str:
