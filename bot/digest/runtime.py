@@ -278,12 +278,13 @@ class DigestScheduler:
                 self._unrecorded.pop(period.key, None)
             if recorded:
                 log.error("digest %s recorded as failed for %s", period.key, ", ".join(recorded))
-            self._retry_if_due(period)
+            self._retry_if_due(period, reported_later=bool(recorded))
 
-    def _retry_if_due(self, period: DigestPeriod) -> None:
+    def _retry_if_due(self, period: DigestPeriod, reported_later: bool) -> None:
         due = self.service.due_period()
         if due is None or due.key != period.key:
-            log.error("digest %s: past the grace period; the next digest reports it", period.key)
+            if reported_later:
+                log.error("digest %s: past the grace period; next digest reports it", period.key)
             return
         with self._lock:
             tries = self._retries.get(period.key, 0)
