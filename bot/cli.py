@@ -49,7 +49,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m bot",
         description="kpi-bot: product KPIs from dbt marts, in Slack and in the terminal.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log queries and timings")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log queries and timings (at least INFO, whatever KPI_LOG_LEVEL says)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     gen = sub.add_parser(
@@ -110,7 +115,12 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
-    serve.add_argument("--host", default="0.0.0.0", help="HTTP bind address (default 0.0.0.0)")
+    serve.add_argument(
+        "--host",
+        default="0.0.0.0",
+        help="HTTP bind address (default 0.0.0.0: every interface, as a container needs; "
+        "127.0.0.1 behind a reverse proxy on the same host)",
+    )
 
     digest = sub.add_parser(
         "digest",
@@ -128,16 +138,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
     try:
         settings = Settings.from_env()
     except SettingsError as err:
+        configure_logging("WARNING", args.verbose)
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    configure_logging(settings.log_level, args.verbose)
     handler = {
         "generate": _generate,
         "build": _build,
@@ -153,6 +160,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_FAILED
+
+
+def configure_logging(level_name: str, verbose: bool) -> int:
+    """``KPI_LOG_LEVEL`` (validated by Settings); ``-v`` raises it to INFO, never lowers
+    it (``KPI_LOG_LEVEL=DEBUG -v`` stays DEBUG). Returns the level applied."""
+    level = logging.getLevelNamesMapping()[level_name]
+    if verbose:
+        level = min(level, logging.INFO)
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    return level
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> Path:

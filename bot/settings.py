@@ -20,6 +20,7 @@ DEFAULT_DUCKDB_PATH = "data/kpi.duckdb"
 DEFAULT_STATE_DB = "sqlite:///data/kpi_state.sqlite"
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class SettingsError(ValueError):
@@ -55,7 +56,7 @@ class Settings:
     digest_cron: str = "0 9 * * mon"
     digest_grace_hours: float = 48.0
     chart_processes: int = 1  # serve renders charts in this many worker processes; 0 = inline
-    log_level: str = "INFO"
+    log_level: str = "WARNING"  # KPI_LOG_LEVEL; the CLI's -v raises it to INFO
 
     @property
     def allowlists(self) -> Allowlists:
@@ -113,7 +114,7 @@ def _read(env: Mapping[str, str]) -> Settings:
         digest_cron=env.get("KPI_DIGEST_CRON", "0 9 * * mon").strip() or "0 9 * * mon",
         digest_grace_hours=_number(env, "KPI_DIGEST_GRACE_HOURS", 48.0),
         chart_processes=_count(env, "KPI_CHART_PROCESSES", 1, maximum=32),
-        log_level=env.get("KPI_LOG_LEVEL", "INFO").upper(),
+        log_level=_log_level(env.get("KPI_LOG_LEVEL", "")),
     )
     _check_digest_channels(settings)
     return settings
@@ -179,6 +180,13 @@ def _count(env: Mapping[str, str], name: str, default: int, maximum: int) -> int
     if not (raw.isascii() and raw.isdigit()) or int(raw) > maximum:
         raise SettingsError(f"{name} must be a whole number from 0 to {maximum}, not {raw!r}.")
     return int(raw)
+
+
+def _log_level(raw: str) -> str:
+    name = raw.strip().upper() or "WARNING"
+    if name not in LOG_LEVELS:
+        raise SettingsError(f"KPI_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {raw!r}.")
+    return name
 
 
 def _timezone(name: str) -> ZoneInfo:

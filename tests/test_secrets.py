@@ -131,7 +131,7 @@ def test_secrets_stay_out_of_logs_and_replies_while_the_bot_works_and_fails(
     assert "invalid_auth" in replies["refused"]  # the failures really happened
     assert "internal_error" in replies["5xx"]
     assert "chart couldn't be uploaded" in replies["upload-fails"]
-    assert "no warehouse file" in replies["no-warehouse"]
+    assert "warehouse file is missing" in replies["no-warehouse"]
     logs = all_log_text(everything_logged)
     assert any(r.name.startswith("slack_sdk") and r.levelno == logging.DEBUG
                for r in everything_logged.records)  # fmt: skip

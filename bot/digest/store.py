@@ -310,6 +310,36 @@ class DigestStore:
     def mark_failed(self, claim: Claim, error: str, retryable: bool, now: datetime) -> bool:
         return self._fenced(claim, now, status=FAILED, error=_clip(error), retryable=retryable)
 
+    def record_failure(
+        self, channel: str, period: str, *, error: str, due_at: datetime | None, now: datetime
+    ) -> bool:
+        """Record a digest that failed before anything was claimed or posted (e.g. the
+        state database itself couldn't be written at the time), so the next digest
+        reports it. Retryable: nothing reached the channel. False when the row exists
+        (sent, claimed or already failed): what it says stands."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(deliveries).values(
+                        channel=channel,
+                        period=period,
+                        status=FAILED,
+                        owner=new_owner(),
+                        attempts=1,
+                        lease_until=now,
+                        due_at=due_at,
+                        late=False,
+                        charts_done=0,
+                        error=_clip(error),
+                        retryable=True,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
     def unreported_failures(self, channel: str, before_period: str) -> list[Delivery]:
         """Failed digests of earlier periods not yet reported in the channel."""
         query = (

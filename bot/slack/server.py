@@ -2,17 +2,27 @@
 
 Bolt's ``app.start()`` is a single-threaded development server that drops connections
 under concurrent load, so HTTP goes through ``slack_bolt.adapter.wsgi`` on waitress, a
-production WSGI server with a thread pool. ``/healthz`` answers without touching Slack.
+production WSGI server with a thread pool. ``/healthz`` answers without touching Slack
+(``bot/slack/health.py``: 503 naming what is unhealthy).
+
+Anyone who can reach the port can send anything, before any signature is checked, so
+waitress bounds what an unsigned client can make the process hold (``HttpLimits``):
+bodies over 64 KiB are answered 413 by waitress before the body is read, and idle or
+stalled connections are closed after 10 s. Requests Bolt can't even parse (a timestamp
+too long to be one, a body that is not UTF-8) are refused here with 401/400 and one
+short log line. In production, run it behind a reverse proxy as well (README).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App
@@ -27,13 +37,42 @@ from bot.settings import Settings, SettingsError
 from bot.slack.app import build_app, work_pool
 from bot.slack.context import Services
 from bot.slack.dedupe import SharedSeenRequests
+from bot.slack.health import Check, WarehouseCheck, report
 
 log = logging.getLogger("bot.slack")
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 HTTP_THREADS = 16
+# Slack's request timestamps are Unix seconds (10 digits until the year 2286). Longer
+# ones can't be verified: slack_sdk's int() refuses over 4,300 digits and subtracting
+# one of hundreds of digits from time.time() overflows (a 500 and a traceback each).
+MAX_TIMESTAMP_DIGITS = 12
 StartResponse = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    """What one client can make the HTTP server hold, before any signature is checked.
+
+    * ``max_body_bytes``: a /kpi payload is about 700 bytes of fields plus the text, and
+      the question parser refuses text over 1,000 characters; Slack percent-encodes the
+      text, at most 12 bytes per character (4-byte UTF-8), so a real command stays under
+      13 KB. 64 KiB leaves room to spare; waitress's default is 1 GiB, and Bolt reads
+      and decodes the whole body before it checks the signature.
+    * ``channel_timeout_s``: Slack sends a request at once and gives up on the ack after
+      3 s, so a connection idle (or stalled mid-body) for 10 s is closed; waitress's
+      default keeps it 120 s. ``cleanup_interval_s`` is how often waitress looks.
+    * ``connection_limit``: connections waitress holds before it stops accepting (then
+      ``/healthz`` and Slack wait too). An idle connection costs a socket and a small
+      buffer, no thread, so 500 rather than waitress's 100; with ``poll()`` instead of
+      ``select()`` descriptors above 1024 are fine.
+    """
+
+    max_body_bytes: int = 64 * 1024
+    channel_timeout_s: int = 10
+    cleanup_interval_s: int = 2
+    connection_limit: int = 500
 
 
 def build_services(settings: Settings) -> Services:
@@ -46,7 +85,10 @@ def build_services(settings: Settings) -> Services:
 
 
 def wsgi_app(
-    app: App, serve_events: bool = True
+    app: App,
+    serve_events: bool = True,
+    checks: Mapping[str, Check] | None = None,
+    max_body_bytes: int = HttpLimits.max_body_bytes,
 ) -> Callable[[dict, StartResponse], Iterable[bytes]]:
     """Route Slack's endpoint to Bolt and answer the health check ourselves.
 
@@ -54,27 +96,82 @@ def wsgi_app(
     over the socket and there may be no signing secret to verify HTTP requests with, so
     the endpoint must not exist at all (with an empty secret, slack_sdk's verifier raises
     and every request would end as a 500 with a traceback in the log).
+    ``checks``: what ``/healthz`` checks (none: it only says the server answers).
     """
     slack = SlackRequestHandler(app) if serve_events else None
+    checks = checks or {}
+    # Bolt logs every request with a bad signature at INFO, whole body included (up to
+    # max_body_bytes of anyone's junk per line); refusals get one short line below.
+    logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
 
     def application(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == HEALTH_PATH:
-            return _json(start_response, "200 OK", {"ok": True})
+            healthy, body = report(checks)
+            return _json(start_response, "200 OK" if healthy else "503 Service Unavailable", body)
         if path == EVENTS_PATH and slack is not None:
-            if not _timestamp_is_integer(environ):
-                # slack_sdk's verifier would raise on int() (a 500 and a traceback per
-                # request); such a request can't be verified, so it is refused the same way.
-                return _json(start_response, "401 Unauthorized", {"ok": False})
-            return slack(environ, start_response)
+            return _events(slack, environ, start_response, max_body_bytes)
         return _json(start_response, "404 Not Found", {"ok": False, "error": "not_found"})
 
     return application
 
 
-def _timestamp_is_integer(environ: dict) -> bool:
+def _events(
+    slack: SlackRequestHandler, environ: dict, start_response: StartResponse, max_body: int
+) -> Iterable[bytes]:
+    """Refuse what Bolt can't parse (401/400, one log line), then hand over to Bolt."""
+    if not _plausible_timestamp(environ):
+        # slack_sdk's verifier would raise on int() or on the subtraction (a 500 and a
+        # traceback per request); such a request can't be verified: refused the same way.
+        return _refuse(environ, start_response, "401 Unauthorized", "bad timestamp")
+    body = _read_body(environ, max_body)
+    if body is None:  # only without waitress's limit in front (another WSGI server)
+        return _refuse(environ, start_response, "413 Payload Too Large", "body too large")
+    try:
+        body.decode("utf-8")  # Bolt's WSGI adapter decodes it and raises otherwise
+    except UnicodeDecodeError:
+        return _refuse(environ, start_response, "400 Bad Request", "body is not UTF-8")
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return slack(environ, _logging_401(environ, start_response))
+
+
+def _plausible_timestamp(environ: dict) -> bool:
     value = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "").strip()
-    return value.isascii() and value.isdigit()  # int() refuses "²", which isdigit() allows
+    # isascii: int() refuses "²", which isdigit() allows.
+    return value.isascii() and value.isdigit() and len(value) <= MAX_TIMESTAMP_DIGITS
+
+
+def _read_body(environ: dict, max_body: int) -> bytes | None:
+    """The body, or None when it is longer than ``max_body`` (not read past that)."""
+    raw_length = (environ.get("CONTENT_LENGTH") or "0").strip()
+    if not (raw_length.isascii() and raw_length.isdigit()):
+        return b""  # no body announced (waitress itself refuses a malformed length)
+    if len(raw_length) > 12 or int(raw_length) > max_body:
+        return None
+    length = int(raw_length)
+    return environ["wsgi.input"].read(length) if length else b""
+
+
+def _logging_401(environ: dict, start_response: StartResponse) -> StartResponse:
+    """Bolt's signature refusals get the same one short line as ours (Bolt's own is
+    silenced above)."""
+
+    def logging_start_response(status: str, headers: list, exc_info: Any = None) -> Any:
+        if status.startswith("401"):
+            _log_refused(environ, "bad or stale signature")
+        return start_response(status, headers, exc_info)
+
+    return logging_start_response
+
+
+def _refuse(environ: dict, start_response: StartResponse, status: str, why: str) -> list[bytes]:
+    _log_refused(environ, why)
+    return _json(start_response, status, {"ok": False})
+
+
+def _log_refused(environ: dict, why: str) -> None:
+    log.warning("refused a request from %s: %s", environ.get("REMOTE_ADDR", "?"), why)
 
 
 def _json(start_response: StartResponse, status: str, body: dict) -> list[bytes]:
@@ -85,16 +182,29 @@ def _json(start_response: StartResponse, status: str, body: dict) -> list[bytes]
     return [payload]
 
 
-def make_http_server(app: App, host: str, port: int, serve_events: bool = True):
+def make_http_server(
+    app: App,
+    host: str,
+    port: int,
+    serve_events: bool = True,
+    checks: Mapping[str, Check] | None = None,
+    limits: HttpLimits = HttpLimits(),
+):
     """A waitress server (not yet running); ``port=0`` picks a free port."""
     from waitress import create_server
 
     return create_server(
-        wsgi_app(app, serve_events),
+        wsgi_app(app, serve_events, checks, limits.max_body_bytes),
         host=host,
         port=port,
         threads=HTTP_THREADS,
         ident="kpi-bot",
+        # waitress refuses a body whose length is >= this with 413, before reading it.
+        max_request_body_size=limits.max_body_bytes + 1,
+        channel_timeout=limits.channel_timeout_s,
+        cleanup_interval=limits.cleanup_interval_s,
+        connection_limit=limits.connection_limit,
+        asyncore_use_poll=True,
     )
 
 
@@ -125,10 +235,14 @@ def serve(settings: Settings, host: str, port: int) -> int:
         ) from err
     # The weekly digest scheduler runs inside the serving process.
     scheduler = start_digest(settings, services, app.client, (store, engine))
+    checks: dict[str, Check] = {
+        "warehouse": WarehouseCheck(services.kpi.reader),
+        "scheduler": scheduler.problem,
+    }
     try:
         if socket_mode:
-            return _serve_socket_mode(app, settings, host, port)
-        server = make_http_server(app, host, port)
+            return _serve_socket_mode(app, settings, host, port, checks)
+        server = make_http_server(app, host, port, checks=checks)
         log.warning("kpi-bot listening on http://%s:%s%s", host, server.effective_port, EVENTS_PATH)
         _stop_on_sigterm(lambda: _close_after_inflight(server))
         server.run()
@@ -142,12 +256,14 @@ def serve(settings: Settings, host: str, port: int) -> int:
             services.kpi.render.close()
 
 
-def _serve_socket_mode(app: App, settings: Settings, host: str, port: int) -> int:
+def _serve_socket_mode(
+    app: App, settings: Settings, host: str, port: int, checks: Mapping[str, Check]
+) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     # The health endpoint still listens, so container health checks work in both modes;
     # Slack's HTTP endpoint does not (events arrive over the socket, unsigned).
-    health = make_http_server(app, host, port, serve_events=False)
+    health = make_http_server(app, host, port, serve_events=False, checks=checks)
     threading.Thread(target=health.run, daemon=True, name="health").start()
     log.warning("kpi-bot connecting over Socket Mode (health on port %s)", health.effective_port)
     SocketModeHandler(app, settings.slack_app_token).start()

@@ -30,6 +30,10 @@ from bot.warehouse.base import (
 log = logging.getLogger("bot.warehouse")
 
 MARTS_SCHEMA = "main"
+MISSING_FILE_MESSAGE = (
+    "The KPI data isn't available right now: the warehouse file is missing. "
+    "Whoever runs the bot will find the details in its log."
+)
 
 
 class DuckDBWarehouse:
@@ -124,10 +128,13 @@ class DuckDBWarehouse:
         try:
             stat = os.stat(self.path)
         except FileNotFoundError:
-            raise WarehouseUnavailable(
-                f"There's no warehouse file at {self.path}. "
-                "Run `python -m bot generate` and `python -m bot build` to create it."
-            ) from None
+            # The path is for the operator (the log), not for whoever asked in Slack.
+            log.error(
+                "no warehouse file at %s: run `python -m bot generate` and "
+                "`python -m bot build`, or point KPI_DUCKDB_PATH at the built file",
+                self.path,
+            )
+            raise WarehouseUnavailable(MISSING_FILE_MESSAGE) from None
         # The inode, not the mtime: while our connection holds the file open its inode
         # can't be reused, so a new inode means a swapped-in file; the same inode can't
         # be re-attached (DuckDB refuses a file already attached in this process).
