@@ -665,3 +665,48 @@ def test_semantic_shapes_the_emulator_cannot_run(
     with pytest.raises(WarehouseError) as caught:
         bq.query(request)
     assert words in str(caught.value.__cause__).lower()
+
+
+def test_semantic_jobs_carry_the_cost_guards(
+    bigquery_marts: DbtRun, emulator: BigQueryEmulator, proxy: RecordingProxy
+) -> None:
+    """On the wire, the semantic layer's jobs (known values, then the metric) have the
+    byte cap, the labels, named typed parameters for the window and the filter value,
+    and SQL naming only the marts dataset."""
+    assert bigquery_marts.returncode == 0, bigquery_marts.output[-4000:]
+    warehouse = BigQueryWarehouse(
+        bigquery_settings(emulator.project, proxy.endpoint),
+        client=emulator_client(proxy.endpoint, emulator.project),
+    )
+    layer = SemanticLayer(warehouse, manifest_path=bigquery_marts.target / "semantic_manifest.json")
+    mark = proxy.mark()
+    try:
+        frame = layer.query(SEMANTIC_REQUESTS["filter"]).frame
+    finally:
+        warehouse.close()
+    assert len(frame) == 1
+    queries = [
+        r.body["configuration"]
+        for r in proxy.since(mark)
+        if r.method == "POST"
+        and re.fullmatch(r"/bigquery/v2/projects/[^/]+/jobs", urlsplit(r.path).path)
+    ]
+    assert [q["labels"]["query"] for q in queries] == ["semantic-values", "semantic-metric"]
+    for configuration in queries:
+        query = configuration["query"]
+        assert int(query["maximumBytesBilled"]) == MAX_BYTES
+        assert configuration["labels"]["app"] == JOB_LABELS["app"]
+        assert {ref for ref in re.findall(r"`([^`]*)`\.`([^`]*)`\.`[^`]*`", query["query"])} == {
+            (emulator.project, MARTS_DATASET)
+        }
+    metric = queries[1]["query"]
+    sent = {p["name"]: p["parameterType"]["type"] for p in metric["queryParameters"]}
+    assert sent == {
+        "window_start": "DATE",
+        "window_end": "DATE",
+        "f0_0": "STRING",
+        "f0_1": "STRING",
+    }
+    values = {p["name"]: p["parameterValue"]["value"] for p in metric["queryParameters"]}
+    assert (values["f0_0"], values["f0_1"]) == ("Brasil", "China")  # the warehouse's spelling
+    assert "Brasil" not in metric["query"]
