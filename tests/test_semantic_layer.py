@@ -269,6 +269,38 @@ def test_sessions_by_browser_match_raw(semantic, raw) -> None:
     assert _by(result.frame, "browser", "sessions") == _by(expected, "browser", "sessions")
 
 
+def test_traffic_source_is_the_sessions_own_for_sessions(semantic, raw) -> None:
+    """Sessions filter by the session's traffic source (Adwords exists only there); order
+    metrics by the user's acquisition channel, where Adwords is unknown."""
+    assert "Adwords" in semantic.dimension_values("traffic_source", ("sessions",))
+    assert "Adwords" not in semantic.dimension_values("traffic_source", ("revenue",))
+    frame = semantic.query(
+        MetricRequest(
+            metrics=("sessions",),
+            filters=(DimensionFilter("traffic_source", ("adwords",)),),
+            start=START,
+            end=END,
+        )
+    ).frame
+    expected = raw.execute(
+        """with first_source as (
+               select session_id,
+                      arg_min(traffic_source, (created_at, sequence_number, id)) as source
+               from thelook.events group by session_id)
+           select count(distinct e.session_id)
+           from thelook.events as e join first_source as f using (session_id)
+           where f.source = 'Adwords' and cast(e.created_at as date) between ? and ?""",
+        [START, END],
+    ).fetchone()[0]
+    assert expected > 0 and frame["sessions"].iloc[0] == expected
+    with pytest.raises(SemanticRequestError, match="isn't a known traffic_source"):
+        semantic.query(
+            MetricRequest(
+                metrics=("revenue",), filters=(DimensionFilter("traffic_source", ("Adwords",)),)
+            )
+        )
+
+
 def test_buyers_items_and_cancellation_rate_totals_match_raw(semantic, raw) -> None:
     frame = semantic.query(
         MetricRequest(metrics=("buyers", "items_sold", "cancellation_rate"), start=START, end=END)

@@ -56,6 +56,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent.parent / "dbt_project"
 DEFAULT_MANIFEST_PATH = PROJECT_DIR / "target" / "semantic_manifest.json"
 VALUES_TTL_S = 600.0  # known dimension values are re-read at most this often (a rebuild)
 MAX_FILTER_VALUES = 50
+MAX_COMPILED = 512  # compiled request shapes kept (oldest dropped first)
 _ADDITIVE_AGGS = {"sum", "count"}
 _METRIC_TIME = "metric_time"
 
@@ -124,11 +125,16 @@ class SemanticLayer:
         """Every categorical dimension some metric has, by plain name."""
         return dict(self._loaded().dimensions)
 
-    def dimension_values(self, dimension: str) -> tuple[str, ...]:
-        """The known values of a dimension (sorted; NULL left out), cached for
-        ``values_ttl_s`` seconds."""
+    def dimension_values(self, dimension: str, metrics: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """The known values of a dimension as ``metrics`` see it (sorted; NULL left out),
+        cached for ``values_ttl_s`` seconds. A plain name can mean different columns for
+        different metrics (``traffic_source``: the user's channel for orders, the
+        session's for sessions), so pass the metrics when there are some."""
         model = self._loaded()
-        qualified = model.any_qualified(dimension)
+        if metrics:
+            qualified = model.qualified_for(metrics, dimension)
+        else:
+            qualified = model.any_qualified(dimension)
         now = time.monotonic()
         with self._lock:
             cached = self._values.get(qualified)
@@ -145,6 +151,7 @@ class SemanticLayer:
 
     def compile(self, request: MetricRequest) -> CompiledQuery:
         """The SQL for a request's shape (cached): values and dates are parameters."""
+        _check_request(request)
         model = self._loaded()
         shape = _shape(request)
         with self._lock:
@@ -153,12 +160,13 @@ class SemanticLayer:
             return hit
         compiled = model.compile(request)
         with self._lock:
+            if len(self._compiled) >= MAX_COMPILED:  # bounded: `top N` makes shapes unbounded
+                self._compiled.pop(next(iter(self._compiled)))
             self._compiled[shape] = compiled
         return compiled
 
     def query(self, request: MetricRequest) -> MetricResult:
         """Run a request: validate names and filter values, compile, bind, run."""
-        _check_request(request)
         compiled = self.compile(request)
         params = self._parameters(request)
         missing = set(compiled.parameters) - set(params)
@@ -184,13 +192,13 @@ class SemanticLayer:
         if request.end is not None:
             params["window_end"] = request.end
         for i, flt in enumerate(request.filters):
-            for j, value in enumerate(self._known(flt)):
+            for j, value in enumerate(self._known(flt, request.metrics)):
                 params[f"f{i}_{j}"] = value
         return params
 
-    def _known(self, flt: DimensionFilter) -> tuple[str, ...]:
+    def _known(self, flt: DimensionFilter, metrics: tuple[str, ...]) -> tuple[str, ...]:
         """The warehouse's own spelling of each filter value (case-insensitive match)."""
-        known = self.dimension_values(flt.dimension)
+        known = self.dimension_values(flt.dimension, metrics)
         by_folded = {value.casefold(): value for value in known}
         matched, unknown = [], []
         for value in flt.values:
