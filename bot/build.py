@@ -6,6 +6,11 @@ So the build never touches the live file: it copies it into a fresh directory be
 ``os.replace``-s the copy over the live file. A reader that has the old file open keeps
 reading the old inode; ``DuckDBWarehouse`` sees the new file identity and reopens.
 
+After a successful swap the build's ``target/semantic_manifest.json`` (dbt's validated
+semantic models and metrics) is copied to ``<project>/target/``, where
+``bot.warehouse.semantic`` reads it; the build's own target directory goes with its work
+directory.
+
 The copy keeps the live file's *name*: dbt-duckdb qualifies the views it creates with the
 catalog, which is the file stem, so a copy called ``kpi-build.duckdb`` would leave views
 pointing at a catalog that no longer exists once renamed back to ``kpi.duckdb``.
