@@ -109,10 +109,6 @@ class MartReader:
     def __init__(self, warehouse: Warehouse) -> None:
         self.warehouse = warehouse
 
-    @property
-    def engine(self) -> str:
-        return self.warehouse.engine
-
     def data_status(self) -> DataStatus:
         row = self.warehouse.run("data_status").iloc[0]
         return DataStatus(
