@@ -38,7 +38,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -54,11 +54,9 @@ from bot.digest.schedule import DigestPeriod, naive_utc
 from bot.digest.service import DigestService
 from bot.digest.store import DigestStore
 from bot.sender import SlackSender
+from bot.service import KpiService
 from bot.settings import Settings, SettingsError
 from bot.state import create_tables, state_engine
-
-if TYPE_CHECKING:
-    from bot.slack.context import Services
 
 log = logging.getLogger("bot.digest")
 
@@ -324,14 +322,13 @@ def open_store(settings: Settings) -> tuple[DigestStore, Engine]:
 
 def start_digest(
     settings: Settings,
-    services: Services,
+    kpi: KpiService,
     client: WebClient,
     opened: tuple[DigestStore, Engine] | None = None,
 ) -> DigestScheduler:
-    """Seed subscriptions, attach the service, start the scheduler; the state DB is
-    ``opened`` (from ``open_store``) or opened here."""
+    """Seed subscriptions, start the scheduler (its ``service`` is what the Slack edge's
+    digest commands use); the state DB is ``opened`` (from ``open_store``) or opened here."""
     store, engine = opened or open_store(settings)
-    service = DigestService.from_settings(settings, services.kpi, store, SlackSender(client))
+    service = DigestService.from_settings(settings, kpi, store, SlackSender(client))
     store.seed(settings.digest_channels, naive_utc(service.clock()))
-    services.digest = service
     return DigestScheduler(service, engine, settings.digest_grace_hours).start()

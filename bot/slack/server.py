@@ -234,7 +234,8 @@ def serve(settings: Settings, host: str, port: int) -> int:
             f"({_reason(err)}). Check the URL and the network."
         ) from err
     # The weekly digest scheduler runs inside the serving process.
-    scheduler = start_digest(settings, services, app.client, (store, engine))
+    scheduler = start_digest(settings, services.kpi, app.client, (store, engine))
+    services.digest = scheduler.service
     checks: dict[str, Check] = {
         "warehouse": WarehouseCheck(services.kpi.reader),
         "scheduler": scheduler.problem,
