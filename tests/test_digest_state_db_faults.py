@@ -32,8 +32,8 @@ from bot.digest.runtime import DigestScheduler
 from bot.digest.schedule import DigestPeriod, naive_utc
 from bot.digest.service import DigestService
 from bot.digest.store import FAILED, SENT, DigestStore
+from bot.sender import SlackSender, message_client
 from bot.service import KpiService
-from bot.slack.sender import SlackSender, message_client
 from bot.slack.server import make_http_server, stop_http_server
 from bot.state import state_engine
 from bot.warehouse.base import MartReader

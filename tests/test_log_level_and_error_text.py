@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.answers import ErrorAnswer
 from bot.cli import configure_logging
-from bot.service import ErrorAnswer, KpiService
+from bot.service import KpiService
 from bot.settings import Settings, SettingsError
 from bot.warehouse.base import MartReader
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse
