@@ -956,7 +956,8 @@ def _planned_rows(con, rng: np.random.Generator, exp: PlannedExperiment, end: da
         np.where(revenue <= median, exp.tilt_converter_low, exp.tilt_converter_high),
         1.0,
     )
-    p_treatment = np.clip(exp.treatment_share * tilt / tilt.mean(), 0.0, 1.0)
+    mean_tilt = float(tilt.mean()) if len(tilt) else 1.0  # a tiny warehouse may have no one
+    p_treatment = np.clip(exp.treatment_share * tilt / mean_tilt, 0.0, 1.0)
     treated = rng.random(len(user)) < p_treatment
     return pa.table(
         {
