@@ -18,11 +18,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, delete, insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from bot.answers import naive_utc_now
 from bot.state import create_tables
 
 log = logging.getLogger("bot.slack")
@@ -58,10 +59,6 @@ class SeenRequests:
             return True
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 class SharedSeenRequests(SeenRequests):
     """``first_time`` across every process that shares the state database.
 
@@ -74,7 +71,7 @@ class SharedSeenRequests(SeenRequests):
         self,
         engine: Engine,
         ttl_s: float = RETRY_WINDOW_S,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = naive_utc_now,
     ) -> None:
         super().__init__(ttl_s)
         self.engine = engine
