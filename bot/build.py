@@ -45,6 +45,7 @@ MARTS = (
     "ab_group",
     "ab_experiments",
     "ab_metrics",
+    "ab_registry",
     "retention_weekly",
     "data_freshness",
 )
