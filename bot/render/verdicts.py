@@ -132,14 +132,12 @@ def _quiet_sentence(kind: DecisionKind, arms: list[ArmDecision], control: str) -
     primary = arms[0].primary
     label = METRIC_LABELS[primary.metric] if primary else "the primary metric"
     if len(arms) == 1:
-        who = f"{arms[0].treatment} vs {control}"
-        effect = f": {metric_effect(primary)}" if primary else ""
+        detail = f": {arms[0].treatment} vs {control} {metric_effect(primary)}" if primary else ""
     else:
-        who = f"{', '.join(a.treatment for a in arms)} vs {control}"
-        effect = ""
+        detail = f" between {', '.join(a.treatment for a in arms)} and {control}"
     if kind == DecisionKind.KEEP_RUNNING:
-        return f"No difference on {label} yet ({who}{effect}) — keep running"
-    return f"No detectable difference on {label} ({who}{effect})"
+        return f"No difference on {label} yet, keep running{detail}"
+    return f"No detectable difference on {label}{detail}"
 
 
 def _arm_sentence(a: ArmDecision, control: str) -> str:
@@ -187,7 +185,7 @@ def metric_effect(m: MetricResult | None) -> str:
         return m.message or "no test"
     inner = []
     if m.rel_estimate is not None:
-        rel_bounds = (m.rel_ci.low, m.rel_ci.high) if m.rel_ci else ()
+        rel_bounds = (m.rel_ci.low, m.rel_ci.high) if relative_interval_agrees(m) else ()
         inner.append(fmt.pct_auto(m.rel_estimate, *rel_bounds))
     if m.ci is not None:
         inner.append(f"{fmt_level(m.ci.level)} CI {interval_text(m)}")
@@ -211,10 +209,13 @@ def _money(value: float, digits: int) -> str:
 
 def estimate_text(m: MetricResult) -> str:
     """The absolute difference: '+1.8 pp' for conversion, '+$0.52' for revenue per user."""
-    if m.estimate is None:
-        return "n/a"
+    return "n/a" if m.estimate is None else estimate_text_of(m, m.estimate)
+
+
+def estimate_text_of(m: MetricResult, value: float) -> str:
+    """``value``, a difference in ``m``'s metric, with the decimals ``m`` is shown with."""
     digits = _digits(m)
-    return fmt.pp(m.estimate, digits) if m.metric == CONVERSION else _money(m.estimate, digits)
+    return fmt.pp(value, digits) if m.metric == CONVERSION else _money(value, digits)
 
 
 def interval_text(m: MetricResult) -> str:
@@ -232,3 +233,13 @@ def p_text(m: MetricResult) -> str:
     adjusted = m.p_adjusted is not None and m.p_adjusted != m.p_value
     p = fmt.p_value(m.p_adjusted)
     return f"Holm-adjusted {p}" if adjusted else p
+
+
+def relative_interval_agrees(m: MetricResult) -> bool:
+    """Does the relative interval say what the test of the difference says (0 inside it
+    exactly when the difference isn't significant)? The verdict is read on the absolute
+    difference; the ratio's delta-method interval has another standard error and may, at
+    the margin, disagree: then it isn't shown next to the verdict (the JSON keeps it)."""
+    if m.rel_ci is None or m.ci is None:
+        return False
+    return m.rel_ci.contains(0.0) == m.ci.contains(0.0)
