@@ -23,7 +23,7 @@ from bot.core.retention import PooledRate, Trend
 from bot.digest.blocks import DigestNotes, MissedDigest, render_digest
 from bot.digest.content import ExperimentLine, Week1Retention, gather_content
 from bot.digest.schedule import period_for_date
-from bot.kinds import answer_blocks, to_json_dict
+from bot.kinds import answer_blocks, render_text, to_json_dict
 from bot.render.verdicts import verdict_text
 from bot.service import ExperimentAnswer, KpiService, RevenueAnswer
 from bot.warehouse.base import MartReader
@@ -140,7 +140,7 @@ def test_ab_the_digest_and_the_json_carry_the_same_verdict(content, built_db) ->
     kpi = kpi_at(built_db, MORNING)
     message = render_digest(content, DigestNotes())
     digest_text = json.dumps(message.blocks, ensure_ascii=False)
-    planned = set()
+    planned, running = set(), set()
     try:
         for line in content.experiments:
             answer = kpi.ask(f"ab {line.experiment_id}", as_of=AS_OF)
@@ -160,9 +160,16 @@ def test_ab_the_digest_and_the_json_carry_the_same_verdict(content, built_db) ->
             assert shown in json.dumps(answer_blocks(answer), ensure_ascii=False)
             assert shown in digest_text
             assert escape_mrkdwn(line.experiment_id) in digest_text
+            if decision.progress.always_valid:  # a running plan: its progress, as /kpi ab
+                assert line.progress and line.progress in render_text(answer)
+                running.add(line.experiment_id)
+                assert f"still running: {line.progress}" in digest_text
+            else:
+                assert line.progress is None
     finally:
         kpi.reader.warehouse.close()
     assert planned  # every running experiment went through the planned analysis
+    assert running == {"checkout_cautious_rollout"}  # the demo's sequential readout
 
 
 def test_week1_retention_of_the_latest_complete_cohort_vs_the_eight_before(
