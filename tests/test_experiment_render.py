@@ -148,6 +148,16 @@ def test_conversion_up_revenue_down_shows_both_effects_and_no_suggestions() -> N
     assert "minimum detectable effect" not in text and "needs ~" not in text
 
 
+def test_a_guardrail_that_is_better_is_named_in_the_headline() -> None:
+    variants = [arm("control", 20_000, 2_000, 30, 60), arm("treatment", 20_000, 2_010, 33, 60)]
+    answer = answer_for(variants, default_plan("e"))
+    sentence = verdict_text(answer.result)
+    assert answer.result.decision.kind == DecisionKind.NO_DIFFERENCE
+    assert "treatment: no detectable difference on conversion" in sentence
+    assert "; revenue per user better: +$3.00" in sentence
+    assert answer.result.decision.differing == ("treatment",)
+
+
 def test_abn_headline_names_every_arm_that_differs() -> None:
     variants = [
         arm("control", 20_000, 2_000),

@@ -167,8 +167,8 @@ def _arm_sentence(a: ArmDecision, control: str) -> str:
         text = f"{a.treatment}: no detectable difference on {primary} ({metric_effect(p)})"
     else:
         return f"{a.treatment}: {a.message or 'no test'}"
-    if better:
-        text += f"; {_named_effects(better)} better"
+    for g in better:  # every metric that differs is named, better or worse
+        text += f"; {METRIC_LABELS[g.metric]} better: {metric_effect(g)}"
     return text
 
 
