@@ -23,7 +23,7 @@ from bot.core.plan import CONVERSION, REVENUE_PER_USER, ExperimentPlan, default_
 from bot.core.questions import ExperimentQuestion
 from bot.core.stats import ExperimentSettings, VariantData, analyze_experiment
 from bot.kinds import render_text, to_json_dict
-from bot.render import summary
+from bot.render import charts, summary
 from bot.render.verdicts import verdict_text
 from bot.warehouse.base import ExperimentInfo
 
@@ -305,3 +305,15 @@ def test_json_holds_every_metric_shown_and_no_nan() -> None:
     assert data["comparisons"][0]["significant"] == arm_json["primary"]["significant"]
     assert data["verdict"] == verdict_text(answer.result)
     assert "nan" not in repr(data).lower()
+
+
+def test_the_chart_names_the_decision_and_its_confidence_level() -> None:
+    variants = [arm("control", 20_000, 2_000, 30.0, 60.0), arm("treatment", 20_000, 2_300, 27, 55)]
+    answer = answer_for(variants, default_plan("e"))
+    subtitle = charts.experiment_subtitle(answer.result)
+    assert subtitle == (
+        "95 % Wilson intervals per variant · don't ship yet (a guardrail is worse) · "
+        "95 % confidence, α = 0.05, fixed horizon"
+    )
+    (chart,) = charts.experiment_answer_chart(answer)
+    assert chart.png.startswith(b"\x89PNG")
