@@ -140,7 +140,7 @@ def _method_line(d: ExperimentDecision) -> str:
         )
     if prog.finished:
         return f"*Method: fixed-horizon test* — the planned end is reached{where}."
-    status = f"marked {d.plan.status}, " if d.plan.registered else ""
+    status = f"marked {escape_mrkdwn(d.plan.status)}, " if d.plan.registered else ""
     return (
         f"*Method: fixed-horizon test* — {status}no planned end registered{where}: read as "
         "a finished experiment (looking again and again at a fixed-horizon test inflates "
