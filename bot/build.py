@@ -52,6 +52,7 @@ MARTS = (
     "ab_experiments",
     "ab_metrics",
     "ab_funnel",
+    "ab_registry",
     "retention_weekly",
     "data_freshness",
 )

@@ -92,6 +92,8 @@ QUESTIONS = (
     "ab checkout_redesign",
     "ab pricing_page_abn --alpha 0.1",
     "ab recs_widget_srm",
+    "ab checkout_cautious_rollout",  # registered 90/10, running: sequential
+    "ab homepage_copy_aa",  # unregistered: the registry's NULLs, the defaults
     "retention",
     "retention 26",
 )
@@ -104,6 +106,7 @@ MART_KEYS = {
     "ab_experiments": ["experiment_id"],
     "ab_metrics": ["experiment_id", "variant"],
     "ab_funnel": ["experiment_id", "variant"],
+    "ab_registry": ["experiment_id"],
     "retention_weekly": ["cohort_week", "week_n"],
     "data_freshness": ["data_as_of"],
 }
@@ -563,7 +566,13 @@ def test_every_bot_query_job_carries_the_cost_guards(
         assert set(sent) == used
         if used:
             assert query["parameterMode"] == "NAMED"
-    assert {"revenue-daily", "experiment-metrics", "retention", "data-status"} <= names
+    assert {
+        "revenue-daily",
+        "experiment-metrics",
+        "experiment-registry",
+        "retention",
+        "data-status",
+    } <= names
     params = {
         p["name"]: p["parameterType"]["type"]
         for body in inserts

@@ -103,7 +103,7 @@ def test_running_experiment_uses_the_sequential_test_and_progress() -> None:
     )
     assert fixed.p_value < 0.05 < conversion.p_value
     assert result.decision.kind == DecisionKind.KEEP_RUNNING
-    assert result.verdict_kind == "no_difference" and "keep running" in result.verdict.message
+    assert result.verdict_kind == "no_difference" and "keep running" in verdict_text(result)
 
 
 def test_after_the_planned_end_the_fixed_horizon_test_is_used() -> None:
@@ -162,8 +162,8 @@ def test_conversion_up_revenue_down_is_not_a_ship() -> None:
     assert a.primary.direction > 0 and a.worse_guardrails == (REVENUE_PER_USER,)
     assert a.kind == DecisionKind.HOLD_GUARDRAIL == result.decision.kind
     assert result.verdict_kind == "loser"
-    assert "conversion up but revenue per user down" in result.verdict.message
-    assert "don't ship yet" in result.verdict.message
+    assert "conversion up but revenue per user down" in verdict_text(result)
+    assert "don't ship yet" in verdict_text(result)
     assert a.users_needed is None and a.mde is None  # no suggestions under a failed guardrail
 
 
@@ -172,7 +172,7 @@ def test_revenue_as_primary_with_conversion_guardrail() -> None:
     variants = [arm("control", 20_000, 2_000, 30.0, 60.0), arm("treatment", 20_000, 1_700, 33, 62)]
     result = analyze_experiment("e", variants, plan=plan)
     assert result.decision.arms[0].kind == DecisionKind.HOLD_GUARDRAIL
-    assert "revenue per user up but conversion down" in result.verdict.message
+    assert "revenue per user up but conversion down" in verdict_text(result)
 
 
 def test_abn_reports_every_arm_that_differs_better_or_worse() -> None:
@@ -192,7 +192,7 @@ def test_abn_reports_every_arm_that_differs_better_or_worse() -> None:
         "C": DecisionKind.WORSE,
         "D": DecisionKind.NO_DIFFERENCE,
     }
-    text = result.verdict.message
+    text = verdict_text(result)
     assert "B beats control" in text and "C is worse than control" in text
 
 
@@ -279,7 +279,7 @@ def test_tiny_samples_say_too_few_users_instead_of_a_p_value() -> None:
     result = analyze_experiment("e", variants, plan=default_plan("e"))
     assert result.decision.kind == DecisionKind.TOO_FEW_USERS
     assert result.verdict_kind == "not_testable"
-    assert "Too few users to test" in result.verdict.message
+    assert "Too few users to test" in verdict_text(result)
     c = result.comparisons[0]
     assert c.p_value is None and c.abs_ci is None and c.users_needed_per_arm is None
     assert not c.significant
@@ -316,7 +316,7 @@ def test_alpha_outside_001_to_02_is_refused(alpha: float) -> None:
         "e", variants, ExperimentSettings(alpha=alpha), plan=default_plan("e")
     )
     assert result.verdict_kind == "not_testable"
-    assert "between 0.01 and 0.2" in result.verdict.message
+    assert "between 0.01 and 0.2" in verdict_text(result)
 
 
 def test_verdict_says_which_alpha_and_method() -> None:
@@ -324,8 +324,8 @@ def test_verdict_says_which_alpha_and_method() -> None:
     result = analyze_experiment(
         "e", variants, ExperimentSettings(alpha=0.1), plan=default_plan("e")
     )
-    assert "α = 0.1" in result.verdict.message and "fixed horizon" in result.verdict.message
-    assert "90 % CI" in result.verdict.message
+    assert "α = 0.1" in verdict_text(result) and "fixed horizon" in verdict_text(result)
+    assert "90 % CI" in verdict_text(result)
 
 
 def test_a_significant_effect_at_huge_n_never_rounds_to_zero() -> None:
@@ -333,9 +333,9 @@ def test_a_significant_effect_at_huge_n_never_rounds_to_zero() -> None:
     variants = [arm("control", n, n // 10), arm("treatment", n, n // 10 + 60_000)]
     result = analyze_experiment("e", variants, plan=running(planned_end_date=None, guardrails=()))
     assert result.decision.kind == DecisionKind.SHIP
-    assert "+0.0 pp" not in result.verdict.message and "+0.0 to" not in result.verdict.message
+    assert "+0.0 pp" not in verdict_text(result) and "+0.0 to" not in verdict_text(result)
     # 60k / 400M = 0.015 pp: the fewest decimals at which nothing shown rounds to 0.
-    assert "+0.01 pp" in result.verdict.message and "CI +0.01 to +0.02 pp" in result.verdict.message
+    assert "+0.01 pp" in verdict_text(result) and "CI +0.01 to +0.02 pp" in verdict_text(result)
 
 
 # --------------------------------------------------------------------------- 7: power
@@ -400,7 +400,7 @@ def test_bad_registry_entry_is_reported_not_raised() -> None:
     plan = running(primary_metric="aov")
     result = analyze_experiment("e", variants, plan=plan)
     assert result.verdict_kind == "not_testable"
-    assert "unknown primary metric" in result.verdict.message
+    assert "unknown primary metric" in verdict_text(result)
 
 
 def test_decimals_for_keeps_every_nonzero_figure_nonzero() -> None:
@@ -420,7 +420,7 @@ def test_registry_split_that_does_not_name_a_variant_is_reported() -> None:
     plan = running(split={"control": 50, "treatment": 50})
     result = analyze_experiment("e", variants, plan=plan)
     assert result.verdict_kind == "not_testable"
-    assert "Registry split vs data" in result.verdict.message and "B" in result.verdict.message
+    assert "Registry split vs data" in verdict_text(result) and "B" in verdict_text(result)
 
 
 @settings(max_examples=300, deadline=None)
@@ -457,7 +457,7 @@ def test_planned_analysis_never_raises_never_shows_nan(rows, always_valid, min_u
     result = analyze_experiment(
         "e", variants, ExperimentSettings(min_users_per_arm=min_users), plan=plan, as_of=END
     )
-    assert result.verdict.message and "nan" not in result.verdict.message.lower()
+    assert verdict_text(result) and "nan" not in verdict_text(result).lower()
     assert result.verdict_kind in ("winner", "loser", "no_difference", "srm", "not_testable")
     assert isinstance(result.decision.kind, DecisionKind)
     for a in result.decision.arms:

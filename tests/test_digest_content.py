@@ -16,13 +16,16 @@ import pytest
 from scipy import stats
 from slack_sdk.models.blocks import Block
 
-from bot.answers import RevenueAnswer
+from bot.answers import ExperimentAnswer, RevenueAnswer
 from bot.cli import main
 from bot.core.anomalies import check_days
+from bot.core.questions import escape_mrkdwn
 from bot.core.retention import PooledRate, Trend
 from bot.digest.blocks import DigestNotes, MissedDigest, render_digest
 from bot.digest.content import ExperimentLine, Week1Retention, gather_content
 from bot.digest.schedule import period_for_date
+from bot.kinds import answer_blocks, render_text, to_json_dict
+from bot.render.verdicts import verdict_text
 from bot.service import KpiService
 from bot.warehouse.base import MartReader
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse
@@ -110,18 +113,64 @@ def test_running_experiments_and_their_srm_flags(content, built_db) -> None:
     assert {line.experiment_id for line in content.experiments} == running
     assert running  # the demo experiments run over the last weeks
     for line in content.experiments:
-        users = [
-            n
-            for (n,) in mart(
-                built_db,
-                "select users from main.ab_metrics where experiment_id = ? order by variant",
-                [line.experiment_id],
-            )
-        ]
-        p = stats.chisquare(users).pvalue  # equal split expected
+        rows = mart(
+            built_db,
+            "select variant, users from main.ab_metrics where experiment_id = ? order by variant",
+            [line.experiment_id],
+        )
+        [(split,)] = mart(
+            built_db,
+            "select planned_split from main.ab_registry where experiment_id = ?",
+            [line.experiment_id],
+        )
+        # Against the registry's planned split (e.g. control=90;treatment=10), else equal.
+        weights = {v: 1.0 for v, _ in rows}
+        if split:
+            weights = {k: float(w) for k, w in (part.split("=") for part in split.split(";"))}
+        users = [n for _, n in rows]
+        expected = [sum(users) * weights[v] / sum(weights.values()) for v, _ in rows]
+        p = stats.chisquare(users, expected).pvalue
         assert line.srm_flagged == (p < 0.001)
         assert line.srm_p_value == pytest.approx(p, rel=1e-6)
         assert line.verdict
+
+
+def test_ab_the_digest_and_the_json_carry_the_same_verdict(content, built_db) -> None:
+    """Issue #17 (8): one experiment's verdict kind and sentence are the same in `/kpi ab`
+    (KpiService.ask, its Block Kit), the digest's content and message, and `--json`."""
+    kpi = kpi_at(built_db, MORNING)
+    message = render_digest(content, DigestNotes())
+    digest_text = json.dumps(message.blocks, ensure_ascii=False)
+    planned, running = set(), set()
+    try:
+        for line in content.experiments:
+            answer = kpi.ask(f"ab {line.experiment_id}", as_of=AS_OF)
+            assert isinstance(answer, ExperimentAnswer), answer
+            decision = answer.result.decision
+            planned.add(decision.kind.value)
+            sentence = verdict_text(answer.result)
+            as_json = to_json_dict(answer)
+            assert (line.verdict_kind, line.verdict) == (answer.result.verdict_kind, sentence)
+            assert (as_json["verdict_kind"], as_json["verdict"]) == (line.verdict_kind, sentence)
+            assert as_json["decision"]["kind"] == decision.kind.value
+            # The sentence states its confidence level (or why nothing was tested).
+            if decision.message is None and decision.kind.value != "srm":
+                level = f"{round((1 - decision.alpha) * 100, 4):g} % confidence"
+                assert level in sentence and f"α = {decision.alpha:g}" in sentence
+            shown = escape_mrkdwn(sentence)
+            assert shown in json.dumps(answer_blocks(answer), ensure_ascii=False)
+            assert shown in digest_text
+            assert escape_mrkdwn(line.experiment_id) in digest_text
+            if decision.progress.always_valid:  # a running plan: its progress, as /kpi ab
+                assert line.progress and line.progress in render_text(answer)
+                running.add(line.experiment_id)
+                assert f"still running: {line.progress}" in digest_text
+            else:
+                assert line.progress is None
+    finally:
+        kpi.reader.warehouse.close()
+    assert planned  # every running experiment went through the planned analysis
+    assert running == {"checkout_cautious_rollout"}  # the demo's sequential readout
 
 
 def test_week1_retention_of_the_latest_complete_cohort_vs_the_eight_before(

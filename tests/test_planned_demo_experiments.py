@@ -14,6 +14,7 @@ from bot import demo_data
 from bot.core.decision import DecisionKind
 from bot.core.plan import ExperimentPlan, default_plan
 from bot.core.stats import VariantData, analyze_experiment
+from bot.render.verdicts import verdict_text
 
 END = date(2026, 11, 24)
 TABLES = ("users", "orders", "order_items", "events")
@@ -117,4 +118,4 @@ def test_bundle_discount_raises_conversion_and_lowers_revenue_per_user(medium) -
     result = analyze_experiment("bundle_discount", arms, plan=default_plan("bundle_discount"))
     assert not result.srm.flagged
     assert result.decision.kind == DecisionKind.HOLD_GUARDRAIL
-    assert "conversion up but revenue per user down" in result.verdict.message
+    assert "conversion up but revenue per user down" in verdict_text(result)

@@ -25,7 +25,9 @@ from bot.answers import (
     RetentionAnswer,
     RevenueAnswer,
 )
+from bot.core.plan import ExperimentPlan, plan_from_row
 from bot.core.stats import VariantData, analyze_experiment
+from bot.render.verdicts import verdict_text
 from bot.service import KpiService
 from bot.warehouse.base import MartReader
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse
@@ -128,9 +130,28 @@ def test_experiment_list_names_every_demo_experiment(service):
     assert {"checkout_redesign", "homepage_copy_aa", "pricing_page_abn", "recs_widget_srm"} <= names
 
 
-@pytest.mark.parametrize(
-    "experiment", ["checkout_redesign", "homepage_copy_aa", "pricing_page_abn", "recs_widget_srm"]
+EXPERIMENTS = (
+    "checkout_redesign",
+    "homepage_copy_aa",
+    "pricing_page_abn",
+    "recs_widget_srm",
+    "checkout_cautious_rollout",
+    "bundle_discount",
 )
+
+
+def registry_plan(built_db: Path, experiment: str):
+    """The experiment's plan from the ab_registry mart, read directly (not the bot's query)."""
+    rows = mart(built_db, "select * from main.ab_registry where experiment_id = ?", [experiment])
+    row = {
+        k: (None if not isinstance(v, str) and pd.isna(v) else v) for k, v in rows.iloc[0].items()
+    }
+    plan = plan_from_row(row)
+    assert isinstance(plan, ExperimentPlan), plan
+    return plan
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_experiment_matches_mart_and_stats(service, built_db, experiment):
     answer = service.ask(f"ab {experiment}", as_of=AS_OF)
     assert isinstance(answer, ExperimentAnswer), answer
@@ -145,6 +166,13 @@ def test_experiment_matches_mart_and_stats(service, built_db, experiment):
         v = by_name[r.variant]
         assert (v.users, v.converters) == (r.users, r.converters)
         assert v.revenue_sum == pytest.approx(r.revenue_sum)
+        assert v.pre_revenue_sum == pytest.approx(r.pre_revenue_sum)
+        assert v.revenue_pre_revenue_sum_products == pytest.approx(
+            r.revenue_pre_revenue_sum_products
+        )
+    plan = registry_plan(built_db, experiment)
+    assert answer.result.decision.plan == plan
+    assert plan.registered == (experiment != "homepage_copy_aa")
     expected = analyze_experiment(
         experiment,
         [
@@ -154,12 +182,19 @@ def test_experiment_matches_mart_and_stats(service, built_db, experiment):
                 int(r.converters),
                 float(r.revenue_sum),
                 float(r.revenue_sum_squares),
+                float(r.pre_revenue_sum),
+                float(r.pre_revenue_sum_squares),
+                float(r.revenue_pre_revenue_sum_products),
             )
             for r in rows.itertuples()
         ],
         excluded_users=answer.info.excluded_users,
+        plan=plan,
+        as_of=DEMO_END,  # the data's last day
     )
     assert answer.result.verdict == expected.verdict
+    assert answer.result.decision == expected.decision
+    assert verdict_text(answer.result) == verdict_text(expected)
     assert [c.p_value for c in answer.result.comparisons] == pytest.approx(
         [c.p_value for c in expected.comparisons]
     )

@@ -23,7 +23,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.cli import main
 from bot.core import format as fmt
+from bot.core.plan import ExperimentPlan
 from bot.core.questions import escape_mrkdwn
 from bot.core.stats import VariantData, analyze_experiment
 from bot.render.verdicts import verdict_text
@@ -252,20 +253,45 @@ def test_ab_posts_the_verdict_computed_from_the_mart(bot: Bot, built_db: Path) -
 
     rows = mart(
         built_db,
-        "select variant, users, converters, revenue_sum, revenue_sum_squares "
+        "select variant, users, converters, revenue_sum, revenue_sum_squares, pre_revenue_sum, "
+        "pre_revenue_sum_squares, revenue_pre_revenue_sum_products "
         "from main.ab_metrics where experiment_id = 'checkout_redesign' order by variant",
     )
     [(excluded,)] = mart(
         built_db,
         "select excluded_users from main.ab_experiments where experiment_id = 'checkout_redesign'",
     )
+    # The registry's plan, from the seed's row as the mart carries it.
+    [(split, status)] = mart(
+        built_db,
+        "select planned_split, status from main.ab_registry "
+        "where experiment_id = 'checkout_redesign'",
+    )
+    plan = ExperimentPlan(
+        "checkout_redesign",
+        name="Checkout redesign",
+        hypothesis="A one-page checkout makes more visitors buy",
+        owner="growth@example.com",
+        split={k: float(w) for k, w in (part.split("=") for part in split.split(";"))},
+        start_date=None,
+        status=status,
+        registered=True,
+    )
+    [(start,)] = mart(
+        built_db,
+        "select start_date from main.ab_registry where experiment_id = 'checkout_redesign'",
+    )
+    plan = replace(plan, start_date=start.date() if hasattr(start, "date") else start)
     expected = analyze_experiment(
         "checkout_redesign",
-        [VariantData(v, int(n), int(c), float(s), float(ss)) for v, n, c, s, ss in rows],
+        [VariantData(v, int(n), int(c), *map(float, sums)) for v, n, c, *sums in rows],
         excluded_users=int(excluded),
+        plan=plan,
+        as_of=DEMO_END,
     )
     assert header_of(message) == "Experiment · checkout_redesign"
     assert escape_mrkdwn(verdict_text(expected)) in message.all_text
+    assert "Method: fixed-horizon test" in message.all_text  # completed, no planned end
     for variant, users, converters, *_ in rows:
         assert f"*{variant}*" in message.all_text
         assert f"{fmt.count(users)} users · {fmt.count(converters)} converted" in message.all_text

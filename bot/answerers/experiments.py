@@ -1,11 +1,22 @@
-"""``ab`` (the list) and ``ab <id>`` (one experiment's result)."""
+"""``ab`` (the list) and ``ab <id>`` (one experiment's result).
+
+One experiment is analysed against its plan (docs/EXPERIMENTS_METHODS.md): its
+``ab_registry`` row, or the defaults of ``bot.core.plan.default_plan`` when it has none,
+as of the data's last day, with the CUPED sums of ``ab_metrics`` when the mart has them.
+"""
 
 from __future__ import annotations
 
+import math
+
+import pandas as pd
+
 from bot.answerers import AnswerContext
 from bot.answers import ErrorAnswer, ExperimentAnswer, ExperimentListAnswer
+from bot.core.plan import ExperimentPlan, default_plan, plan_from_row, unreadable_plan
 from bot.core.questions import ExperimentQuestion, escape_mrkdwn
 from bot.core.stats import ExperimentSettings, VariantData, analyze_experiment
+from bot.warehouse.base import CUPED_COLUMNS
 
 
 def answer_experiments(
@@ -24,22 +35,49 @@ def answer_experiments(
             f"`{escape_mrkdwn(question.experiment_id)}`. Known experiments: {names}.",
             f"/kpi ab {sorted(known)[0]}" if known else "/kpi ab",
         )
-    rows = ctx.reader.experiment_metrics(info.experiment_id)
-    variants = [
-        VariantData(
-            name=str(r.variant),
-            users=int(r.users),
-            converters=int(r.converters),
-            revenue_sum=float(r.revenue_sum),
-            revenue_sum_squares=float(r.revenue_sum_squares),
-        )
-        for r in rows.itertuples(index=False)
-    ]
+    variants = variants_from_rows(ctx.reader.experiment_metrics(info.experiment_id))
+    plan = plan_for(info.experiment_id, ctx.reader.experiment_registry(info.experiment_id))
+    status = ctx.reader.data_status()
     result = analyze_experiment(
         info.experiment_id,
         variants,
         ExperimentSettings(alpha=question.alpha),
         excluded_users=info.excluded_users,
+        plan=plan,
+        # The data's last day, not today: progress and "has the plan ended" are about
+        # the data the figures come from.
+        as_of=status.last_day,
     )
-    status = ctx.reader.data_status()
     return ExperimentAnswer(question, info, result, ctx.freshness(status))
+
+
+def plan_for(experiment_id: str, row: dict | None) -> ExperimentPlan:
+    """The registry row's plan; the defaults without a row; for a row that can't be read,
+    a plan whose ``problem`` makes the analysis say "Registry entry unusable: …"."""
+    if row is None:
+        return default_plan(experiment_id)
+    plan = plan_from_row(row)
+    if isinstance(plan, ExperimentPlan):
+        return plan
+    return unreadable_plan(experiment_id, plan)
+
+
+def variants_from_rows(rows: pd.DataFrame) -> list[VariantData]:
+    return [
+        VariantData(
+            name=str(r["variant"]),
+            users=int(r["users"]),
+            converters=int(r["converters"]),
+            revenue_sum=float(r["revenue_sum"]),
+            revenue_sum_squares=float(r["revenue_sum_squares"]),
+            **{column: _optional(r.get(column)) for column in CUPED_COLUMNS},
+        )
+        for r in rows.to_dict("records")
+    ]
+
+
+def _optional(value: object) -> float | None:
+    if value is None:
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return number if math.isfinite(number) else None

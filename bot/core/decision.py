@@ -26,7 +26,6 @@ from enum import StrEnum
 
 from scipy import special
 
-from bot.core import format as fmt
 from bot.core import sequential as seq
 from bot.core.cuped import CovariateStats, CupedEstimate, cuped_estimate
 from bot.core.plan import CONVERSION, REVENUE_PER_USER, ExperimentPlan, Progress, progress
@@ -50,8 +49,6 @@ from bot.core.stats import (
     analyze_experiment,
     holm_adjust,
 )
-
-METRIC_LABELS = {CONVERSION: "conversion", REVENUE_PER_USER: "revenue per user"}
 
 
 class DecisionKind(StrEnum):
@@ -501,65 +498,6 @@ def _experiment_kind(arms: Sequence[ArmDecision], srm: SrmCheck) -> DecisionKind
     return next(k for k in _PRECEDENCE if k in kinds)
 
 
-# --------------------------------------------------------------------------- verdict text
-
-
-def _metric_effect(m: MetricResult) -> str:
-    """'+1.8 pp (+12 %, 97.5 % CI +0.6 to +3.0 pp), Holm-adjusted p = 0.004'."""
-    if m.estimate is None:
-        return m.message or "no test"
-    if m.metric == CONVERSION:
-        low, high = (m.ci.low, m.ci.high) if m.ci else (None, None)
-        digits = fmt.decimals_for((m.estimate, low, high))
-        text = fmt.pp(m.estimate, digits)
-        ci = f"{fmt.pp(low, digits).removesuffix(' pp')} to {fmt.pp(high, digits)}" if m.ci else ""
-    else:
-        low, high = (m.ci.low, m.ci.high) if m.ci else (None, None)
-        digits = fmt.decimals_for((m.estimate, low, high), scale=1, minimum=2)
-        text = f"{m.estimate:+,.{digits}f}"
-        ci = f"{low:+,.{digits}f} to {high:+,.{digits}f}" if m.ci else ""
-    inner = []
-    if m.rel_estimate is not None:
-        inner.append(fmt.pct_auto(m.rel_estimate))
-    if m.ci is not None:
-        inner.append(f"{m.ci.level * 100:g} % CI {ci}")
-    if m.cuped is not None and m.cuped.theta != 0:
-        inner.append(f"CUPED, variance −{m.cuped.variance_reduction * 100:.0f} %")
-    p = "p < 0.001" if (m.p_adjusted or 0) < 0.001 else f"p = {m.p_adjusted:.3f}"
-    return f"{text} ({', '.join(inner)}), {p}" if inner else f"{text}, {p}"
-
-
-def _arm_sentence(a: ArmDecision, control: str) -> str:
-    primary = METRIC_LABELS[a.primary.metric] if a.primary else ""
-    worse = " and ".join(METRIC_LABELS[g] for g in a.worse_guardrails)
-    k = a.kind
-    if k == DecisionKind.SHIP:
-        return f"{a.treatment} beats {control} on {primary}: {_metric_effect(a.primary)}"  # type: ignore[arg-type]
-    if k == DecisionKind.HOLD_GUARDRAIL:
-        return f"{a.treatment}: {primary} up but {worse} down — don't ship yet"
-    if k == DecisionKind.WORSE:
-        return f"{a.treatment} is worse than {control} on {primary}: {_metric_effect(a.primary)}"  # type: ignore[arg-type]
-    if k == DecisionKind.GUARDRAIL_WORSE:
-        return f"{a.treatment}: {worse} down, {primary} not different — don't ship"
-    if k == DecisionKind.KEEP_RUNNING:
-        return f"{a.treatment}: no difference on {primary} yet — keep running"
-    if k == DecisionKind.NO_DIFFERENCE:
-        return f"{a.treatment}: no detectable difference on {primary}"
-    return f"{a.treatment}: {a.message}"
-
-
-def verdict_text(decision: ExperimentDecision, srm: SrmCheck) -> str:
-    d = decision
-    if d.kind == DecisionKind.SRM:
-        against = "the planned" if d.plan.split is not None else "an equal"
-        return f"Sample ratio mismatch against {against} split — don't trust this result"
-    if d.message:
-        return d.message
-    method = "always-valid (sequential)" if d.progress.always_valid else "fixed horizon"
-    sentences = [_arm_sentence(a, d.control) for a in d.arms]
-    return "; ".join(dict.fromkeys(sentences)) + f" (α = {d.alpha:g}, {method})"
-
-
 # --------------------------------------------------------------------------- entry point
 
 
@@ -653,12 +591,11 @@ def analyze_planned(
             plan,
             message,
         )
-        text = verdict_text(decision, base.srm)
         return replace(
             base,
             comparisons=(),
             adjustment=None,
-            verdict=Verdict(VERDICT_KIND[kind], message=text),
+            verdict=Verdict(VERDICT_KIND[kind], message=message),
             decision=decision,
         )
 
@@ -714,9 +651,9 @@ def analyze_planned(
         excluded_users,
         settings,
         HOLM if tested > 1 else None,
-        # The planned analysis's sentence is still written here (to move to render with
-        # its integration into /kpi ab); the verdict carries it as its message.
-        Verdict(VERDICT_KIND[kind], message=verdict_text(decision, srm)),
+        # The sentence for people is the render layer's (bot.render.verdicts), written
+        # from ``decision``; the verdict carries only why nothing could be tested.
+        Verdict(VERDICT_KIND[kind], message=decision.message),
         decision,
     )
 

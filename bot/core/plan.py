@@ -37,6 +37,9 @@ class ExperimentPlan:
     planned_users_per_arm: int | None = None
     status: str = "running"
     registered: bool = False  # False: the defaults of an experiment without an entry
+    # A registry row that couldn't be read at all (``plan_from_row``'s message): the
+    # analysis then says "Registry entry unusable: …" instead of using defaults silently.
+    unreadable: str | None = None
 
     @property
     def has_planned_end(self) -> bool:
@@ -45,6 +48,8 @@ class ExperimentPlan:
     @property
     def problem(self) -> str | None:
         """Why this registry entry can't be used as written, or None."""
+        if self.unreadable:
+            return self.unreadable
         if self.primary_metric not in METRICS:
             return f"unknown primary metric {self.primary_metric!r} (one of {', '.join(METRICS)})"
         unknown = [g for g in self.guardrails if g not in METRICS]
@@ -70,6 +75,12 @@ class ExperimentPlan:
         if self.split is None or variant not in self.split:
             return 1 / len(variants)
         return self.split[variant] / sum(self.split.values())
+
+
+def unreadable_plan(experiment_id: str, message: str) -> ExperimentPlan:
+    """The plan of a registry row ``plan_from_row`` refused (``message`` says why)."""
+    reason = message.removeprefix(f"{experiment_id}: ")
+    return ExperimentPlan(experiment_id, registered=True, unreadable=reason)
 
 
 def default_plan(experiment_id: str) -> ExperimentPlan:

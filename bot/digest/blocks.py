@@ -227,6 +227,8 @@ def _experiment_line(line: ExperimentLine) -> str:
     icon = VERDICT_ICONS.get(line.verdict_kind, ":grey_question:")
     text = f"{icon} `{escape_mrkdwn(line.experiment_id)}` ({fmt.count(line.users)} users): "
     text += escape_mrkdwn(line.verdict)
+    if line.progress:
+        text += f" — still running: {line.progress}"
     if line.srm_flagged:
         p = fmt.p_value(line.srm_p_value)
         text += f" — :warning: *SRM* ({p}): the split is broken, check assignment first"

@@ -40,6 +40,7 @@ from bot.core.retention import Trend, week_trend
 from bot.core.windows import DateWindow, previous_window, same_window_last_year
 from bot.digest.schedule import DigestPeriod
 from bot.render.charts import digest_revenue_chart
+from bot.render.summary import progress_text
 from bot.render.verdicts import verdict_text
 from bot.service import KpiService
 
@@ -59,6 +60,9 @@ class ExperimentLine:
     users: int
     srm_flagged: bool
     srm_p_value: float | None
+    # While the always-valid test runs: how far along its plan ("day 12 of 28, 61 % of
+    # planned users"), as /kpi ab shows it; None at a fixed horizon.
+    progress: str | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,7 @@ def _experiments(kpi: KpiService, week: DateWindow) -> tuple[list[ExperimentLine
             )
             continue
         result = answer.result
+        running_plan = result.decision is not None and result.decision.progress.always_valid
         lines.append(
             ExperimentLine(
                 experiment_id=info.experiment_id,
@@ -209,6 +214,7 @@ def _experiments(kpi: KpiService, week: DateWindow) -> tuple[list[ExperimentLine
                 users=info.users,
                 srm_flagged=result.srm.flagged,
                 srm_p_value=result.srm.p_value,
+                progress=progress_text(result.decision.progress) if running_plan else None,
             )
         )
     return lines, max(0, len(running) - MAX_EXPERIMENTS), None

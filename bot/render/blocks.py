@@ -116,6 +116,7 @@ def experiment_blocks(answer: ExperimentAnswer) -> list[Block]:
         header(f"Experiment · {answer.info.experiment_id}"),
         section(summary.experiment_headline(answer)),
         section(summary.experiment_verdict(answer)),
+        *lines_sections(summary.experiment_status(answer)),
         divider(),
         *lines_sections(summary.experiment_table(answer)),
         *lines_sections(summary.experiment_notes(answer)),

@@ -16,9 +16,11 @@ from bot.answers import Chart, ExperimentAnswer, RetentionAnswer, RevenueAnswer
 from bot.chart_workers import ChartRenderer, render_inline
 from bot.core import charts
 from bot.core import format as fmt
+from bot.core.decision import DecisionKind
 from bot.core.revenue import RevenueReport
-from bot.core.stats import proportion_interval
-from bot.render.verdicts import verdict_text
+from bot.core.stats import ExperimentResult, proportion_interval
+from bot.render.summary import DECISION_LABELS
+from bot.render.verdicts import confidence_note, fmt_level, verdict_text
 
 
 def revenue_answer_chart(
@@ -90,13 +92,20 @@ def experiment_answer_chart(
             )
         )
     title = f"{result.experiment_id}: conversion by variant"
-    png = render(
-        charts.experiment_chart,
-        bars,
-        title=title,
-        subtitle=f"{level * 100:.0f} % Wilson intervals · {verdict_text(result)}",
-    )
+    png = render(charts.experiment_chart, bars, title=title, subtitle=experiment_subtitle(result))
     return (Chart("experiment", title, png),)
+
+
+def experiment_subtitle(result: ExperimentResult) -> str:
+    """What the bars are and the decision in a few words (the full sentence, which can run
+    to several clauses in A/B/n, is in the message next to the chart)."""
+    wilson = f"{fmt_level(1 - result.settings.alpha)} Wilson intervals per variant"
+    d = result.decision
+    if d is None:
+        return f"{wilson} · {verdict_text(result)}"
+    if d.kind in (DecisionKind.SRM, DecisionKind.TOO_FEW_USERS, DecisionKind.NOT_TESTABLE):
+        return f"{wilson} · {verdict_text(result)}"
+    return f"{wilson} · {DECISION_LABELS[d.kind]} · {confidence_note(d)}"
 
 
 def retention_answer_chart(

@@ -21,9 +21,12 @@ from bot.answers import (
     RetentionAnswer,
     RevenueAnswer,
 )
+from bot.core.decision import ArmDecision, MetricResult
 from bot.core.revenue import Change, Comparison, WindowTotals
-from bot.core.stats import Interval
-from bot.render.verdicts import verdict_text
+from bot.core.sequential import FIXED, SEQUENTIAL
+from bot.core.stats import ExperimentResult, Interval
+from bot.render.summary import cuped_view
+from bot.render.verdicts import relative_interval_agrees, verdict_text
 
 
 def finish_json(answer: Answer, body: dict[str, Any], chart_paths: dict[str, str]) -> dict:
@@ -145,6 +148,10 @@ def experiment_json(a: ExperimentAnswer) -> dict[str, Any]:
                 "conversion_rate": v.converters / v.users if v.users else None,
                 "revenue_sum": v.revenue_sum,
                 "revenue_sum_squares": v.revenue_sum_squares,
+                "revenue_per_user": v.revenue_per_user if v.users else None,
+                "pre_revenue_sum": v.pre_revenue_sum,
+                "pre_revenue_sum_squares": v.pre_revenue_sum_squares,
+                "revenue_pre_revenue_sum_products": v.revenue_pre_revenue_sum_products,
             }
             for v in res.variants
         ],
@@ -168,6 +175,8 @@ def experiment_json(a: ExperimentAnswer) -> dict[str, Any]:
                     "t": c.revenue.t,
                     "df": c.revenue.df,
                     "p_value": c.revenue.p_value,
+                    "p_adjusted": c.revenue.p_adjusted,
+                    "significant": c.revenue.significant,
                 },
                 "mde_abs": c.mde_abs,
                 "users_needed_per_arm": c.users_needed_per_arm,
@@ -182,10 +191,100 @@ def experiment_json(a: ExperimentAnswer) -> dict[str, Any]:
             "flagged": res.srm.flagged,
             "observed": dict(res.srm.observed),
             "expected": dict(res.srm.expected),
+            "threshold": res.settings.srm_threshold,
         },
         "excluded_users": res.excluded_users,
         "verdict_kind": res.verdict_kind,
         "verdict": verdict_text(res),
+        # The planned analysis (docs/EXPERIMENTS_METHODS.md): every figure /kpi ab shows.
+        "decision": _decision_json(res),
+    }
+
+
+def _metric_json(m: MetricResult, result: ExperimentResult) -> dict[str, Any]:
+    view = cuped_view(m, result)
+    return {
+        "metric": m.metric,
+        "control_value": m.control_value,
+        "treatment_value": m.treatment_value,
+        "estimate": m.estimate,
+        "ci": _interval(m.ci),
+        "rel_estimate": m.rel_estimate,
+        "rel_ci": _interval(m.rel_ci),
+        "rel_ci_shown": relative_interval_agrees(m),
+        "p_value": m.p_value,
+        "p_adjusted": m.p_adjusted,
+        "significant": m.significant,
+        "direction": m.direction,
+        "method": m.method,
+        "standard_error": m.standard_error,
+        "df": m.df,
+        "cuped": None
+        if m.cuped is None
+        else {
+            "theta": m.cuped.theta,
+            "variance_reduction": m.cuped.variance_reduction,
+            "unadjusted_estimate": m.cuped.unadjusted.value,
+            "unadjusted_ci": None if view is None else _interval(view.unadjusted_ci),
+            "interval_narrowing": None if view is None else view.interval_narrowing,
+        },
+        "message": m.message,
+    }
+
+
+def _arm_json(a: ArmDecision, result: ExperimentResult) -> dict[str, Any]:
+    return {
+        "treatment": a.treatment,
+        "decision": a.kind.value,
+        "differs": a.differs,
+        "primary": None if a.primary is None else _metric_json(a.primary, result),
+        "guardrails": [_metric_json(g, result) for g in a.guardrails],
+        "worse_guardrails": list(a.worse_guardrails),
+        "mde": a.mde,
+        "users_needed": None if a.users_needed is None else dict(a.users_needed),
+        "message": a.message,
+    }
+
+
+def _decision_json(result: ExperimentResult) -> dict[str, Any] | None:
+    d = result.decision
+    if d is None:
+        return None
+    plan, prog = d.plan, d.progress
+    return {
+        "kind": d.kind.value,
+        "best": d.best,
+        "differing": list(d.differing),
+        "alpha": d.alpha,
+        "confidence_level": 1 - d.alpha,
+        "method": SEQUENTIAL if prog.always_valid else FIXED,
+        "mde_alpha": d.mde_alpha,
+        "power": result.settings.power,
+        "message": d.message,
+        "plan": {
+            "registered": plan.registered,
+            "name": plan.name,
+            "hypothesis": plan.hypothesis,
+            "owner": plan.owner,
+            "primary_metric": plan.primary_metric,
+            "guardrail_metrics": list(plan.guardrails),
+            "split": None if plan.split is None else dict(plan.split),
+            "start_date": plan.start_date,
+            "planned_end_date": plan.planned_end_date,
+            "planned_users_per_arm": plan.planned_users_per_arm,
+            "status": plan.status,
+            "problem": plan.problem,
+        },
+        "progress": {
+            "day": prog.day,
+            "planned_days": prog.planned_days,
+            "users": prog.users,
+            "planned_users": prog.planned_users,
+            "user_share": prog.user_share,
+            "finished": prog.finished,
+            "always_valid": prog.always_valid,
+        },
+        "arms": [_arm_json(a, result) for a in d.arms],
     }
 
 

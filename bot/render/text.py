@@ -14,7 +14,8 @@ def revenue_text(answer: answers.RevenueAnswer) -> list[str]:
 
 
 def experiment_text(answer: answers.ExperimentAnswer) -> list[str]:
-    lines = [summary.experiment_headline(answer), "", summary.experiment_verdict(answer), ""]
+    lines = [summary.experiment_headline(answer), "", summary.experiment_verdict(answer)]
+    lines += [*summary.experiment_status(answer), ""]
     lines += [f"  {row}" for row in summary.experiment_table(answer)]
     return lines + [""] + [f"  {note}" for note in summary.experiment_notes(answer)]
 

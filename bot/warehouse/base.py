@@ -86,6 +86,14 @@ def check_params(name: str, expected: list[str], params: dict[str, Any]) -> None
         raise ValueError(f"query {name} takes {expected}, got {sorted(params)}")
 
 
+# ab_metrics' CUPED sufficient statistics (docs/EXPERIMENTS_METHODS.md, "CUPED").
+CUPED_COLUMNS = (
+    "pre_revenue_sum",
+    "pre_revenue_sum_squares",
+    "revenue_pre_revenue_sum_products",
+)
+
+
 @dataclass(frozen=True)
 class DataStatus:
     first_day: date | None
@@ -143,7 +151,9 @@ class MartReader:
         ]
 
     def experiment_metrics(self, experiment_id: str) -> pd.DataFrame:
-        """Columns variant, users, converters, revenue_sum, revenue_sum_squares."""
+        """Columns variant, users, converters, revenue_sum, revenue_sum_squares and the
+        CUPED sums pre_revenue_sum, pre_revenue_sum_squares,
+        revenue_pre_revenue_sum_products (float, NaN when the mart has no value)."""
         frame = self.warehouse.run("experiment_metrics", {"experiment_id": experiment_id})
         return frame.astype(
             {
@@ -152,8 +162,24 @@ class MartReader:
                 "converters": "int64",
                 "revenue_sum": "float64",
                 "revenue_sum_squares": "float64",
+                **{column: "float64" for column in CUPED_COLUMNS},
             }
         )
+
+    def experiment_registry(self, experiment_id: str) -> dict[str, Any] | None:
+        """The experiment's ``ab_registry`` row (missing values None, dates as dates), or
+        None when the mart has no row for it."""
+        frame = self.warehouse.run("experiment_registry", {"experiment_id": experiment_id})
+        if frame.empty:
+            return None
+        row = frame.iloc[0].to_dict()
+        out = {key: _none_if_missing(value) for key, value in row.items()}
+        for key in ("start_date", "planned_end_date"):
+            out[key] = _as_date(out[key])
+        if out["planned_users_per_arm"] is not None:
+            out["planned_users_per_arm"] = int(out["planned_users_per_arm"])
+        out["registered"] = bool(out["registered"])
+        return out
 
     def retention(self) -> pd.DataFrame:
         """Columns cohort_week (date), week_n, cohort_size, active_users, retention_rate."""
@@ -230,6 +256,13 @@ def _as_count(value: Any) -> int:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return 0
     return int(value)
+
+
+def _none_if_missing(value: Any) -> Any:
+    """NULL arrives as None, NaN, NaT or pd.NA depending on the engine and column type."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value  # numpy scalar → Python
 
 
 def _as_date(value: Any) -> date | None:
