@@ -1026,7 +1026,7 @@ def build_funnel_figure(
     if all(s.counts[0] <= 0 for s in series):
         return _empty_figure(title, subtitle, f"No {unit} in this window")
 
-    fig, _, _ = _new_figure(title, subtitle, note=FUNNEL_NOTE)
+    fig, _, _ = _new_figure(title, subtitle, note=FUNNEL_NOTE.format(unit=unit))
     ax = fig.add_subplot()
     _style_axes(ax, grid_axis="x")
     value_pt = VALUE_PT if len(series) <= 2 else 11.5 if len(series) <= 4 else 10.5

@@ -34,7 +34,7 @@ from bot.core.questions import escape_mrkdwn
 from bot.core.stats import Interval
 from bot.render.blocks import Block, context, divider, header, lines_sections, section
 
-CHART_SEGMENTS = 5  # segments drawn beside the total (the chart holds six series)
+CHART_SEGMENTS = 3  # segments drawn beside the total: more and the bar labels overlap
 DIMENSION_NAMES = {"traffic_source": "traffic source", "browser": "browser"}
 
 # --------------------------------------------------------------------------- sentences
