@@ -32,6 +32,7 @@ from bot.core.funnel import (
 )
 from bot.core.questions import escape_mrkdwn
 from bot.core.stats import Interval
+from bot.core.windows import DateWindow
 from bot.render.blocks import Block, context, divider, header, lines_sections, section
 
 CHART_SEGMENTS = 3  # segments drawn beside the total: more and the bar labels overlap
@@ -117,12 +118,13 @@ def _detail(text: str, shown: bool) -> str:
 # --------------------------------------------------------------------------- lines
 
 
-def _window_span(window) -> str:
+def _window_span(window: DateWindow) -> str:
     return fmt.date_range(window.start, window.end)
 
 
 def _against(answer: FunnelAnswer) -> str:
-    """How the comparison window is named: 'the previous 30 days' / 'the same … a year ago'."""
+    """How the comparison window is named: 'the period before (Sep 26 – Oct 25, 2026)' or
+    'the same days a year earlier (…)'."""
     compare = answer.question.compare
     if compare is None:
         return "the previous window"
@@ -192,7 +194,8 @@ def _step_table(summary: FunnelSummary, report: FunnelReport) -> list[str]:
         if change is not None:
             mark = " †" if change.significant else ""
             p = fmt.p_value(change.p_adjusted).removeprefix("p = ")
-            row += f"  {fmt.rate(change.previous):>7}  {fmt.pp(change.diff):>9}  {p + mark:>9}"
+            diff = fmt.pp_auto(change.diff)  # a real change never prints as +0.0
+            row += f"  {fmt.rate(change.previous):>7}  {diff:>9}  {p + mark:>9}"
         rows.append(row.rstrip())
     return rows
 
@@ -472,7 +475,7 @@ def _experiment_json(exp: ExperimentFunnel | None) -> dict[str, Any] | None:
     }
 
 
-def _window_json(window) -> dict[str, Any] | None:
+def _window_json(window: DateWindow | None) -> dict[str, Any] | None:
     if window is None:
         return None
     return {"label": window.label, "start": window.start, "end": window.end}
