@@ -520,7 +520,7 @@ def _chart_data(answer: FunnelAnswer) -> tuple[list[charts.FunnelSeries], str, s
         exp = report.experiment
         assert exp is not None
         series = [_series(n, s, n == exp.control) for n, s in exp.variants]
-        words = "; ".join(verdict_sentence(v, exp) for v in exp.treatments)
+        words = "; ".join(verdict_sentence(v, exp, detail=False) for v in exp.treatments)
         subtitle = words if len(words) <= 110 else words[:109] + "…"
         return series, f"{exp.experiment_id}: funnel by variant", subtitle, "users"
     current = report.current
