@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.core.funnel import FunnelReport
 from bot.core.questions import (
     DigestCommand,
     ExperimentQuestion,
+    FunnelQuestion,
     RetentionQuestion,
     RevenueQuestion,
 )
@@ -85,6 +87,14 @@ class RetentionAnswer:
 
 
 @dataclass(frozen=True)
+class FunnelAnswer:
+    question: FunnelQuestion
+    report: FunnelReport  # kind: window | segments | experiment
+    freshness: Freshness
+    charts: tuple[Chart, ...] = ()
+
+
+@dataclass(frozen=True)
 class HelpAnswer:
     topic: str | None
     charts: tuple[Chart, ...] = ()
@@ -111,6 +121,7 @@ Answer = (
     | ExperimentAnswer
     | ExperimentListAnswer
     | RetentionAnswer
+    | FunnelAnswer
     | HelpAnswer
     | DigestCommandAnswer
     | ErrorAnswer

@@ -22,12 +22,14 @@ from bot import answers
 from bot.answerers import AnswerContext
 from bot.answerers.commands import answer_digest_command, answer_help
 from bot.answerers.experiments import answer_experiments
+from bot.answerers.funnel import answer_funnel
 from bot.answerers.retention import answer_retention
 from bot.answerers.revenue import answer_revenue
 from bot.chart_workers import ChartRenderer, render_inline
 from bot.core import questions as grammar
 from bot.render import blocks as bk
 from bot.render import charts, summary
+from bot.render import funnel as fn
 from bot.render import json_result as js
 from bot.render import text as tx
 
@@ -99,6 +101,17 @@ KINDS: tuple[AnswerKind, ...] = (
                 answers.RetentionAnswer, tx.retention_text, bk.retention_blocks,
                 summary.retention_headline, js.retention_json, charts.retention_answer_chart,
                 restricted=False,
+            ),
+        ),
+    ),
+    AnswerKind(
+        grammar.FUNNEL,
+        answer_funnel,
+        (
+            # Sessions, users and conversions only: no revenue-derived figure.
+            Presentation(
+                answers.FunnelAnswer, fn.funnel_text, fn.funnel_blocks, fn.funnel_fallback,
+                fn.funnel_json, fn.funnel_answer_chart, restricted=False,
             ),
         ),
     ),

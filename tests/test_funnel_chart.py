@@ -129,6 +129,8 @@ def test_experiment_variants_side_by_side_per_step() -> None:
     colours = {v.name: patches[f"bar:{v.name}:cart"].get_facecolor() for v in VARIANTS}
     assert len(set(colours.values())) == 3
     assert fig.axes[0].get_xlabel() == "Share of exposed users reaching the step"
+    (note,) = texts_by_gid(fig, "note")
+    assert "share of exposed users reaching" in note.get_text() and "{" not in note.get_text()
     assert_phone_legible(fig)
     assert_everything_inside(fig)
 

@@ -1,5 +1,5 @@
-"""bot/core/funnel.py against independent references and hand-worked cases (METRICS.md
-"Funnel").
+"""bot/core/funnel.py (and the words bot/render/funnel.py writes of it) against
+independent references and hand-worked cases (METRICS.md "Funnel").
 
 References: statsmodels' ``proportion_confint(method="wilson")`` for every interval,
 ``proportions_ztest`` (pooled) for every step test, ``multipletests(method="holm")`` for
@@ -23,9 +23,13 @@ from statsmodels.stats.proportion import (
 )
 
 from bot.core.funnel import (
+    DIFFERS,
     EXPERIMENT,
+    NO_DIFFERENCE,
+    NOT_TESTABLE,
     OTHERS,
     SEGMENTS,
+    SRM,
     WINDOW,
     FunnelCounts,
     SegmentCounts,
@@ -36,6 +40,7 @@ from bot.core.funnel import (
     summarize,
 )
 from bot.core.stats import HOLM, ExperimentSettings
+from bot.render.funnel import changes_sentence, drop_off_sentence, verdict_sentence
 
 CASES = 200
 # multipletests costs ~0.1 s a call here, so the Holm comparisons use fewer cases.
@@ -71,7 +76,7 @@ def test_hand_worked_funnel() -> None:
     drop = summary.drop_off
     assert (drop.from_step, drop.to_step, drop.lost) == ("product", "cart", 426)
     assert drop.share_leaving == pytest.approx(0.71)
-    assert drop.sentence() == "most sessions are lost between product and cart: 71 % leave"
+    assert drop_off_sentence(drop) == "most sessions are lost between product and cart: 71 % leave"
     # Wilson at 0.6 of 1000, worked by hand: centre (0.6 + 1.96²/2000) / (1 + 1.96²/1000).
     z = 1.959963984540054
     centre = (0.6 + z * z / 2000) / (1 + z * z / 1000)
@@ -181,7 +186,7 @@ def test_hand_worked_change_and_sentence() -> None:
     # Holm: the smallest of three p-values is multiplied by 3.
     assert by_step["purchase"].p_adjusted == pytest.approx(3 * by_step["purchase"].p_value)
     assert [c.step for c in report.significant_changes] == ["purchase"]
-    assert report.changes_sentence() == (
+    assert changes_sentence(report) == (
         "Changed against the previous window: cart → purchase 60.0 % "
         "(was 50.0 %, +10.0 pp, Holm-adjusted p < 0.001)"
     )
@@ -197,7 +202,7 @@ def test_a_change_significant_only_before_adjustment_is_not_called_a_change() ->
     assert purchase.p_value < 0.05 < purchase.p_adjusted
     assert not purchase.significant
     assert report.significant_changes == ()
-    assert report.changes_sentence() == (
+    assert changes_sentence(report) == (
         "No step conversion changed significantly against the previous window"
     )
 
@@ -207,7 +212,7 @@ def test_empty_previous_window_gives_no_test_but_the_current_funnel() -> None:
     assert report.current.overall == 0.1
     assert report.changes == ()
     assert report.message == "No sessions in the previous window: nothing to compare with"
-    assert report.changes_sentence() is None
+    assert changes_sentence(report) is None
 
 
 def test_an_invalid_previous_window_is_named() -> None:
@@ -349,9 +354,12 @@ def test_hand_worked_experiment_verdicts() -> None:
     b, c = exp.treatments
     assert (b.treatment, b.wins_at, b.loses_at) == ("B", ("purchase",), ())
     assert (c.treatment, c.wins_at, c.loses_at) == ("C", (), ("product",))
-    assert b.verdict.startswith("B wins at purchase (purchase +10.0 pp, 95 % CI ")
-    assert "Holm-adjusted p < 0.001" in b.verdict and b.verdict.endswith("against control")
-    assert c.verdict.startswith("C loses at product (product -10.0 pp")
+    assert (b.kind, c.kind) == (DIFFERS, DIFFERS)
+    b_words, c_words = verdict_sentence(b, exp), verdict_sentence(c, exp)
+    assert b_words.startswith("B wins at purchase (purchase +10.0 pp, 95 % CI ")
+    assert "Holm-adjusted p < 0.001" in b_words and b_words.endswith("against control")
+    assert c_words.startswith("C loses at product (product -10.0 pp")
+    assert verdict_sentence(b, exp, detail=False) == "B wins at purchase against control"
     assert not exp.srm.flagged
 
 
@@ -362,7 +370,8 @@ def test_experiment_with_no_difference_says_so() -> None:
     ).experiment
     (verdict,) = exp.treatments
     assert verdict.wins_at == () and verdict.loses_at == ()
-    assert verdict.verdict == "treatment does not differ from control at any step"
+    assert verdict.kind == NO_DIFFERENCE
+    assert verdict_sentence(verdict, exp) == "treatment does not differ from control at any step"
 
 
 def test_experiment_srm_overrides_the_verdict() -> None:
@@ -374,7 +383,8 @@ def test_experiment_srm_overrides_the_verdict() -> None:
         ],
     ).experiment
     assert exp.srm.flagged
-    assert exp.treatments[0].verdict.startswith("Sample ratio mismatch")
+    assert exp.treatments[0].kind == SRM
+    assert verdict_sentence(exp.treatments[0], exp).startswith("Sample ratio mismatch")
     # The step figures are still there for the reader.
     assert exp.treatments[0].wins_at
 
@@ -402,7 +412,8 @@ def test_experiment_with_nobody_past_exposure_is_not_testable() -> None:
         ],
     ).experiment
     (verdict,) = exp.treatments
-    assert verdict.verdict.startswith("treatment vs control: no test possible")
+    assert verdict.kind == NOT_TESTABLE
+    assert verdict_sentence(verdict, exp).startswith("treatment vs control: no test possible")
     assert exp.adjustment is None
 
 

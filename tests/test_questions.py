@@ -212,7 +212,10 @@ ERRORS = [
     (
         "forecast next month",
         WED,
-        ["I don't know the command `forecast`", "`revenue`, `ab`, `retention`, `digest`, `help`"],
+        [
+            "I don't know the command `forecast`",
+            "`revenue`, `ab`, `retention`, `funnel`, `digest`, `help`",
+        ],
         "/kpi revenue last 30 days",
     ),
     (

@@ -1026,8 +1026,23 @@ def build_funnel_figure(
     if all(s.counts[0] <= 0 for s in series):
         return _empty_figure(title, subtitle, f"No {unit} in this window")
 
-    fig, _, _ = _new_figure(title, subtitle, note=FUNNEL_NOTE)
-    ax = fig.add_subplot()
+    # Axes placed by hand rather than by constrained layout: the same result for these
+    # short step labels, and ~20 % less drawing time (issue #14's latency budget).
+    fig, band_bottom_in, band_top_in = _new_figure(
+        title, subtitle, note=FUNNEL_NOTE.format(unit=unit), constrained=False
+    )
+    steps_w_in = max(_text_width_pt(_escape_dollars(s), LABEL_PT) for s in steps) / 72
+    left_in = MARGIN_IN + steps_w_in + (8 + 6) / 72  # tick pad, then a little air
+    bottom_in = band_bottom_in + (TICK_PT * 1.3 + LABEL_PT * 1.3 + 10) / 72
+    top_in = band_top_in - 0.08
+    ax = fig.add_axes(
+        (
+            left_in / WIDTH_IN,
+            bottom_in / HEIGHT_IN,
+            (WIDTH_IN - left_in - MARGIN_IN) / WIDTH_IN,
+            (top_in - bottom_in) / HEIGHT_IN,
+        )
+    )
     _style_axes(ax, grid_axis="x")
     value_pt = VALUE_PT if len(series) <= 2 else 11.5 if len(series) <= 4 else 10.5
     group = 0.8
@@ -1049,7 +1064,7 @@ def build_funnel_figure(
             y = i - group / 2 + height * (k + 0.5)
             label = _funnel_label(s.counts, i) if entered > 0 else "no data"
             bars.append((y, share, label, k, i))
-    axes_pt = (WIDTH_IN - 1.9) * 72  # the axes' width less the step labels, roughly
+    axes_pt = (WIDTH_IN - left_in - MARGIN_IN) * 72  # the axes' width
     x_max = _funnel_x_max(
         [b[1] for b in bars], [_text_width_pt(b[2], value_pt, "bold") for b in bars], axes_pt
     )
@@ -1086,8 +1101,10 @@ def build_funnel_figure(
             for s, colour in zip(series, colours, strict=True)
         ]
         names = [_escape_dollars(_middle_ellipsis(s.name, MAX_VARIANT_CHARS)) for s in series]
+        # Lower right: the last step's bars are the shortest, so that corner is free
+        # ("best" searches every placement, a fifth of the drawing time).
         ax.legend(
-            handles, names, loc="best", fontsize=TICK_PT - 1, frameon=False,
+            handles, names, loc="lower right", fontsize=TICK_PT - 1, frameon=False,
             handlelength=1.2,
         )  # fmt: skip
     return fig

@@ -23,6 +23,9 @@ variant); everything here is computed from those counts with the statistics of
   steps × treatments. SRM of exposed users as for ``/kpi ab`` (a flagged SRM makes every
   verdict "don't trust").
 
+The report is data only; its words (the drop-off, the changes, each treatment's
+verdict) are written by ``bot.render.funnel``.
+
 Degenerate input (no sessions, a step without entrants, counts that are not a closed
 funnel) gives a report whose ``message`` says why: never an exception, never NaN.
 """
@@ -34,7 +37,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from bot.core import format as fmt
 from bot.core.stats import (
     HOLM,
     Comparison,
@@ -128,13 +130,6 @@ class DropOff:
     lost: int
     share_leaving: float  # 1 − step conversion
 
-    def sentence(self, unit: str = "sessions") -> str:
-        """'most sessions are lost between product and cart: 71 % leave'."""
-        return (
-            f"most {unit} are lost between {self.from_step} and {self.to_step}: "
-            f"{self.share_leaving * 100:.0f} % leave"
-        )
-
 
 @dataclass(frozen=True)
 class FunnelSummary:
@@ -161,14 +156,6 @@ class StepChange:
     significant: bool  # p_adjusted < alpha: only these are called changes
     message: str | None  # why there was no test
 
-    def sentence(self) -> str:
-        """'cart → purchase 62.1 % (was 58.0 %, +4.1 pp, Holm-adjusted p = 0.012)'."""
-        return (
-            f"{self.from_step} → {self.step} {fmt.rate(self.current)} "
-            f"(was {fmt.rate(self.previous)}, {fmt.pp(self.diff)}, "
-            f"Holm-adjusted {_p_text(self.p_adjusted)})"
-        )
-
 
 @dataclass(frozen=True)
 class SegmentRow:
@@ -193,13 +180,20 @@ class StepLift:
         return self.comparison.significant and (self.comparison.abs_lift or 0) < 0
 
 
+# TreatmentVerdict.kind (the words are bot.render.funnel's)
+SRM = "srm"  # the split is broken: no step's figure is trusted
+NOT_TESTABLE = "not_testable"  # no step could be tested
+NO_DIFFERENCE = "no_difference"
+DIFFERS = "differs"  # wins and/or loses at some step
+
+
 @dataclass(frozen=True)
 class TreatmentVerdict:
     treatment: str
     lifts: tuple[StepLift, ...]  # product, cart, purchase
     wins_at: tuple[str, ...]  # steps where the treatment's conversion is higher
     loses_at: tuple[str, ...]  # steps where it is lower
-    verdict: str  # plain words
+    kind: str  # SRM | NOT_TESTABLE | NO_DIFFERENCE | DIFFERS
 
 
 @dataclass(frozen=True)
@@ -234,19 +228,6 @@ class FunnelReport:
     @property
     def significant_changes(self) -> tuple[StepChange, ...]:
         return tuple(c for c in self.changes if c.significant)
-
-    def changes_sentence(self) -> str | None:
-        """Plain words for the comparison with the previous window, None without one."""
-        if self.previous is None or not self.changes:
-            return None
-        if not any(c.p_value is not None for c in self.changes):
-            reasons = list(dict.fromkeys(c.message for c in self.changes if c.message))
-            return "No comparison with the previous window: " + "; ".join(reasons)
-        significant = self.significant_changes
-        if not significant:
-            return "No step conversion changed significantly against the previous window"
-        parts = [c.sentence() for c in significant]
-        return "Changed against the previous window: " + "; ".join(parts)
 
 
 # --------------------------------------------------------------------------- one funnel
@@ -508,7 +489,7 @@ def analyze_experiment_funnel(
     ]
     lifts, adjustment = _holm_across(lifts, settings.alpha)
     verdicts = tuple(
-        _treatment_verdict(t.name, control_name, tuple(row), srm, adjustment)
+        _treatment_verdict(t.name, tuple(row), srm)
         for t, row in zip(treatments, lifts, strict=True)
     )
     experiment = ExperimentFunnel(experiment_id, control_name, summaries, verdicts, srm, adjustment)
@@ -536,56 +517,17 @@ def _holm_across(
     return out, HOLM
 
 
-def _lift_text(lift: StepLift, adjusted: bool) -> str:
-    c = lift.comparison
-    ci = ""
-    if c.abs_ci is not None:
-        low = fmt.pp(c.abs_ci.low).removesuffix(" pp")
-        ci = f", {c.abs_ci.level * 100:g} % CI {low} to {fmt.pp(c.abs_ci.high)}"
-    p = _p_text(c.p_adjusted)
-    return f"{lift.step} {fmt.pp(c.abs_lift)}{ci}, {'Holm-adjusted ' if adjusted else ''}{p}"
-
-
 def _treatment_verdict(
-    treatment: str,
-    control: str,
-    lifts: tuple[StepLift, ...],
-    srm: SrmCheck,
-    adjustment: str | None,
+    treatment: str, lifts: tuple[StepLift, ...], srm: SrmCheck
 ) -> TreatmentVerdict:
     wins = tuple(lift.step for lift in lifts if lift.wins)
     loses = tuple(lift.step for lift in lifts if lift.loses)
-    adjusted = adjustment is not None
     if srm.flagged:
-        text = f"Sample ratio mismatch — don't trust {treatment} vs {control} at any step"
+        kind = SRM
     elif not any(lift.comparison.p_value is not None for lift in lifts):
-        reasons = list(dict.fromkeys(lift.comparison.message or "" for lift in lifts))
-        text = f"{treatment} vs {control}: no test possible ({'; '.join(r for r in reasons if r)})"
+        kind = NOT_TESTABLE
     elif not wins and not loses:
-        text = f"{treatment} does not differ from {control} at any step"
+        kind = NO_DIFFERENCE
     else:
-        parts = []
-        if wins:
-            chosen = [lift for lift in lifts if lift.wins]
-            parts.append(
-                f"{treatment} wins at {_join(wins)} ("
-                + "; ".join(_lift_text(lift, adjusted) for lift in chosen)
-                + ")"
-            )
-        if loses:
-            chosen = [lift for lift in lifts if lift.loses]
-            parts.append(
-                f"{'it' if wins else treatment} loses at {_join(loses)} ("
-                + "; ".join(_lift_text(lift, adjusted) for lift in chosen)
-                + ")"
-            )
-        text = " and ".join(parts) + f" against {control}"
-    return TreatmentVerdict(treatment, lifts, wins, loses, text)
-
-
-def _join(words: Sequence[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def _p_text(p: float | None) -> str:
-    return "p n/a" if p is None else fmt.p_value(p)
+        kind = DIFFERS
+    return TreatmentVerdict(treatment, lifts, wins, loses, kind)

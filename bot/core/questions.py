@@ -11,8 +11,11 @@ Grammar (case and extra spaces don't matter; a leading ``/kpi`` is ignored)::
     ab                                                 lists experiments
     ab <id> [--alpha 0.1]                              id: [A-Za-z0-9_.-]{1,64}, 0.01 ≤ α ≤ 0.2
     retention [weeks]                                  1..52 most recent cohorts, default 12
+    funnel [window] [vs previous | vs last year]       default window: last 30 days
+    funnel [window] by traffic_source | browser
+    funnel for <experiment id>
     digest preview | subscribe | unsubscribe
-    help [revenue | ab | retention | digest | windows] empty text is help too
+    help [revenue | ab | retention | funnel | digest | windows] empty text is help too
 
 Messages are Slack mrkdwn. User text is only ever echoed through ``echo`` (control
 characters dropped, backticks neutralised, cut to 80 characters, then
@@ -59,6 +62,18 @@ class RetentionQuestion:
 
 
 @dataclass(frozen=True)
+class FunnelQuestion:
+    """One of three funnels: a window's sessions against a comparison window, a window's
+    sessions by a dimension, or one experiment's exposed users by variant."""
+
+    current: DateWindow | None = None  # None for an experiment's funnel
+    compare: DateWindow | None = None  # the previous window, or the same one a year earlier
+    vs_last_year: bool = False  # `compare` is the same window last year
+    dimension: str | None = None  # traffic_source | browser
+    experiment_id: str | None = None
+
+
+@dataclass(frozen=True)
 class HelpQuestion:
     topic: str | None = None  # one of HELP_TOPICS' values, or None for everything
 
@@ -77,7 +92,14 @@ class ParseError:
     example: str  # a full command that works, e.g. "/kpi revenue last 30 days"
 
 
-Question = RevenueQuestion | ExperimentQuestion | RetentionQuestion | HelpQuestion | DigestCommand
+Question = (
+    RevenueQuestion
+    | ExperimentQuestion
+    | RetentionQuestion
+    | FunnelQuestion
+    | HelpQuestion
+    | DigestCommand
+)
 
 DEFAULT_WINDOW = "last 7 days"
 DEFAULT_ALPHA = 0.05
@@ -91,6 +113,7 @@ EXAMPLE_REVENUE = "/kpi revenue last 30 days"
 EXAMPLE_AB = "/kpi ab checkout_redesign"
 EXAMPLE_RETENTION = "/kpi retention 8"
 EXAMPLE_DIGEST = "/kpi digest preview"
+EXAMPLE_FUNNEL = "/kpi funnel last 30 days"
 WINDOW_FORMS = (
     "`last 30 days`, `yesterday`, `last week`, `last 4 weeks`, `mtd`, `last month`, "
     "`october`, `2025-10`, `2025-10-03` or `2025-09-14..2025-10-14`"
@@ -352,6 +375,99 @@ def _digest(args: list[str], as_of: date | None = None) -> DigestCommand | Parse
     )
 
 
+FUNNEL_WINDOW = "last 30 days"
+EXAMPLE_FUNNEL_BY = "/kpi funnel last 30 days by traffic_source"
+EXAMPLE_FUNNEL_FOR = "/kpi funnel for checkout_redesign"
+EXAMPLE_FUNNEL_VS = "/kpi funnel last 30 days vs last year"
+FUNNEL_DIMENSIONS = {
+    "traffic_source": "traffic_source",
+    "traffic source": "traffic_source",
+    "traffic": "traffic_source",
+    "source": "traffic_source",
+    "browser": "browser",
+    "browsers": "browser",
+}
+
+
+def _funnel(args: list[str], as_of: date) -> FunnelQuestion | ParseError:
+    """``[window] [vs previous | vs last year]``, ``[window] by <dimension>`` or
+    ``for <experiment id>``."""
+    if args and args[0].lower() == "for":
+        return _funnel_experiment(args[1:])
+    words = re.sub(r"\bcompared (?:to|with)\b", "vs", normalize(" ".join(args))).split()
+    if "for" in words:
+        return ParseError(
+            "An experiment's funnel covers all its exposed users, so it takes no window: "
+            "`/kpi funnel for <experiment id>`.",
+            EXAMPLE_FUNNEL_FOR,
+        )
+    by = [i for i, word in enumerate(words) if word == "by"]
+    vs = [i for i, word in enumerate(words) if word in ("vs", "vs.", "versus")]
+    if len(by) > 1 or len(vs) > 1 or (by and vs):
+        return ParseError(
+            "One funnel at a time: a window `vs previous`, `vs last year`, or `by` "
+            "`traffic_source` or `browser` — not several.",
+            EXAMPLE_FUNNEL_BY if by else EXAMPLE_FUNNEL_VS,
+        )
+    dimension, vs_last_year, window_words = None, False, words
+    if by:
+        window_words, wanted = words[: by[0]], " ".join(words[by[0] + 1 :])
+        dimension = FUNNEL_DIMENSIONS.get(wanted)
+        if dimension is None:
+            shown = f", not `{echo(wanted)}`" if wanted else ""
+            return ParseError(
+                f"A funnel breaks down `by traffic_source` or `by browser`{shown}.",
+                EXAMPLE_FUNNEL_BY,
+            )
+    if vs:
+        window_words, compare = words[: vs[0]], " ".join(words[vs[0] + 1 :])
+        vs_last_year = compare in COMPARE_LAST_YEAR
+        if not vs_last_year and compare not in COMPARE_PREVIOUS:
+            shown = f", not `{echo(compare)}`" if compare else ""
+            return ParseError(
+                f"`vs` takes `previous` (the period just before) or `last year`{shown}.",
+                EXAMPLE_FUNNEL_VS,
+            )
+    window_text = " ".join(window_words) or FUNNEL_WINDOW
+    try:
+        current = parse_window(window_text, as_of)
+        if current is None:
+            return ParseError(
+                f"I couldn't read the window `{echo(window_text)}`. Windows look like "
+                f"{WINDOW_FORMS}.",
+                EXAMPLE_FUNNEL,
+            )
+        if dimension is not None:
+            return FunnelQuestion(current, dimension=dimension)
+        compare_window = (
+            same_window_last_year(current) if vs_last_year else previous_window(current)
+        )
+    except WindowError as err:
+        return ParseError(err.message, f"/kpi funnel {err.suggestion}")
+    return FunnelQuestion(current, compare_window, vs_last_year)
+
+
+def _funnel_experiment(args: list[str]) -> FunnelQuestion | ParseError:
+    if not args:
+        return ParseError(
+            "Which experiment? `/kpi funnel for <experiment id>`; `/kpi ab` lists them.",
+            EXAMPLE_FUNNEL_FOR,
+        )
+    if not EXPERIMENT_ID.fullmatch(args[0]):
+        return ParseError(
+            f"`{echo(args[0])}` isn't an experiment id: ids are 1–64 letters, digits, "
+            "`_`, `.` or `-`. `/kpi ab` lists the experiments.",
+            EXAMPLE_FUNNEL_FOR,
+        )
+    if len(args) > 1:
+        return ParseError(
+            f"An experiment's funnel takes just its id (it covers every exposed user): I "
+            f"read `{echo(args[0])}`, then `{echo(' '.join(args[1:]))}`.",
+            EXAMPLE_FUNNEL_FOR,
+        )
+    return FunnelQuestion(experiment_id=args[0])
+
+
 def _help(args: list[str], as_of: date) -> HelpQuestion:
     return HelpQuestion(HELP_TOPICS.get(" ".join(args).lower()))
 
@@ -400,6 +516,20 @@ RETENTION = QuestionSpec(
     ),
     example=EXAMPLE_RETENTION,
 )
+FUNNEL = QuestionSpec(
+    "funnel",
+    FunnelQuestion,
+    _funnel,
+    aliases=("funnels",),
+    usage=_usage_lines(
+        "*Funnel* — sessions → product → cart → purchase: `/kpi funnel [window] "
+        "[vs previous | vs last year]` (default: last 30 days vs the 30 days before)",
+        "   `/kpi funnel` · `/kpi funnel last week vs last year` · "
+        "`/kpi funnel mtd by traffic_source` · `/kpi funnel last 30 days by browser`",
+        "   An experiment's exposed users by variant: `/kpi funnel for checkout_redesign`",
+    ),
+    example=EXAMPLE_FUNNEL,
+)
 DIGEST = QuestionSpec(
     "digest",
     DigestCommand,
@@ -433,7 +563,7 @@ WINDOWS_TOPIC = HelpTopic(
 
 # The grammar: one entry per /kpi subcommand, in the order help lists them. A new kind of
 # question adds its spec here and its answer kind in ``bot.kinds`` (a test checks both).
-GRAMMAR: tuple[QuestionSpec, ...] = (REVENUE, EXPERIMENTS, RETENTION, DIGEST, HELP)
+GRAMMAR: tuple[QuestionSpec, ...] = (REVENUE, EXPERIMENTS, RETENTION, FUNNEL, DIGEST, HELP)
 HELP_ONLY_TOPICS: tuple[HelpTopic, ...] = (WINDOWS_TOPIC,)
 
 COMMANDS: dict[str, QuestionSpec] = {

@@ -2,7 +2,8 @@
 
 Layout, most important first, so a phone notification and the first screen carry the
 week's numbers: header · late / missed-digest / stale-data warnings · revenue, orders
-and AOV with both comparisons · unusual days · experiments · retention · data as of.
+and AOV with both comparisons · unusual days · experiments · retention · funnel · data
+as of.
 Charts go in the message's thread (the sender uploads them); the message says so.
 
 The same function renders the preview and the posted message, so they can't differ.
@@ -15,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.answers import Chart, RevenueAnswer
+from bot.answers import Chart, FunnelAnswer, RevenueAnswer
 from bot.core import format as fmt
 from bot.core.anomalies import DayCheck
 from bot.core.questions import escape_mrkdwn
@@ -59,6 +60,7 @@ def render_digest(content: DigestContent, notes: DigestNotes = DigestNotes()) ->
     blocks.append(divider())
     blocks += _experiments(content)
     blocks += _retention(content)
+    blocks += _funnel(content)
     blocks.append(context(_footer(content)))
     return DigestMessage(fit(blocks), fallback_text(content, notes), content.charts)
 
@@ -254,6 +256,43 @@ def retention_line(r: Week1Retention) -> str:
         f"({fmt.count(r.cohort_size)} users) is *{fmt.rate(r.rate)}* vs "
         f"{fmt.rate(r.baseline_rate)} for the {r.baseline_cohorts} cohorts before it "
         f"({fmt.pp(r.difference)}{verdict})."
+    )
+
+
+def _funnel(content: DigestContent) -> list[Block]:
+    funnel = content.funnel
+    if funnel is None:
+        return []
+    if not isinstance(funnel, FunnelAnswer):
+        return [section(f"*Funnel:* {funnel.message}")]
+    return [section(funnel_line(funnel))]
+
+
+def funnel_line(answer: FunnelAnswer) -> str:
+    """Overall conversion vs the week before, and the step conversion that moved most
+    (called a change only when its Holm-adjusted p-value is below α)."""
+    report = answer.report
+    current, previous = report.current, report.previous
+    assert current is not None
+    text = (
+        f"*Funnel:* *{fmt.rate(current.overall)}* of {fmt.count(current.counts.entered)} "
+        "sessions ended in a purchase"
+    )
+    if previous is None or previous.overall is None or current.overall is None:
+        return text + (f" ({escape_mrkdwn(report.message)})." if report.message else ".")
+    text += (
+        f" vs {fmt.rate(previous.overall)} the week before "
+        f"({fmt.pp_auto(current.overall - previous.overall)})"
+    )
+    tested = [c for c in report.changes if c.diff is not None and c.p_adjusted is not None]
+    if not tested:
+        return text + "."
+    moved = max(tested, key=lambda c: abs(c.diff or 0.0))
+    verdict = "a real change" if moved.significant else "within normal variation"
+    return text + (
+        f"; the step that moved most: {moved.from_step} → {moved.step} "
+        f"{fmt.rate(moved.current)} ({fmt.pp_auto(moved.diff)}, Holm-adjusted "
+        f"{fmt.p_value(moved.p_adjusted)}, {verdict})."
     )
 
 

@@ -10,6 +10,8 @@ with ``/kpi`` and keeps the answers, plus the few figures only the digest shows:
 * a one-line verdict for every experiment with exposures during the week;
 * week-1 retention of the latest cohort whose week 1 is complete by the week's end,
   vs the pooled average of the 8 cohorts before it;
+* the week's session funnel vs the week before (``/kpi funnel``'s answer: overall
+  conversion and each step's change, Holm-adjusted);
 * the data's freshness.
 
 Each part fails on its own: a warehouse error in one becomes a line saying so, and the
@@ -31,11 +33,17 @@ from bot.answers import (
     ExperimentAnswer,
     ExperimentListAnswer,
     Freshness,
+    FunnelAnswer,
     RetentionAnswer,
     RevenueAnswer,
 )
 from bot.core import anomalies
-from bot.core.questions import ExperimentQuestion, RetentionQuestion, RevenueQuestion
+from bot.core.questions import (
+    ExperimentQuestion,
+    FunnelQuestion,
+    RetentionQuestion,
+    RevenueQuestion,
+)
 from bot.core.retention import Trend, week_trend
 from bot.core.windows import DateWindow, previous_window, same_window_last_year
 from bot.digest.schedule import DigestPeriod
@@ -122,6 +130,7 @@ class DigestContent:
     retention_error: str | None
     freshness: Freshness | None
     charts: tuple[Chart, ...] = field(default=())
+    funnel: FunnelAnswer | ErrorAnswer | None = None  # the week's funnel vs the week before
 
     @property
     def week(self) -> DateWindow:
@@ -152,6 +161,7 @@ def gather_content(
     checks = _day_checks(kpi, week, settings)
     lines, more, experiments_error = _experiments(kpi, week)
     retention, retention_error = _retention(kpi, period)
+    funnel = kpi.answer(FunnelQuestion(week, previous_window(week)), charts=False)
     freshness = getattr(revenue, "freshness", None)
     chart_list: tuple[Chart, ...] = ()
     if charts and isinstance(revenue, RevenueAnswer):
@@ -169,6 +179,7 @@ def gather_content(
         retention_error=retention_error,
         freshness=freshness,
         charts=chart_list,
+        funnel=funnel if isinstance(funnel, FunnelAnswer | ErrorAnswer) else None,
     )
 
 
