@@ -211,7 +211,10 @@ def make_http_server(
 def stop_http_server(server) -> None:
     """Stop a server running on another thread. The close runs inside the server's own
     loop (waitress's trigger), so no socket is closed under a select() in progress."""
-    server.trigger.pull_trigger(server.close)
+    try:
+        server.trigger.pull_trigger(server.close)
+    except OSError:  # the trigger's pipe is closed: the server has been closed already
+        log.info("HTTP server already closed")
 
 
 def serve(settings: Settings, host: str, port: int) -> int:
