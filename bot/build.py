@@ -6,6 +6,11 @@ So the build never touches the live file: it copies it into a fresh directory be
 ``os.replace``-s the copy over the live file. A reader that has the old file open keeps
 reading the old inode; ``DuckDBWarehouse`` sees the new file identity and reopens.
 
+After a successful swap the build's ``target/semantic_manifest.json`` (dbt's validated
+semantic models and metrics) is copied to ``<project>/target/``, where
+``bot.warehouse.semantic`` reads it; the build's own target directory goes with its work
+directory.
+
 The copy keeps the live file's *name*: dbt-duckdb qualifies the views it creates with the
 catalog, which is the file stem, so a copy called ``kpi-build.duckdb`` would leave views
 pointing at a catalog that no longer exists once renamed back to ``kpi.duckdb``.
@@ -38,7 +43,7 @@ log = logging.getLogger("bot.build")
 
 DEFAULT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 RAW_SCHEMA = "thelook"
-RAW_TABLES = ("users", "orders", "order_items", "events", "experiment_assignments")
+RAW_TABLES = ("users", "orders", "order_items", "events", "experiment_assignments", "products")
 MARTS = (
     "revenue_daily",
     "funnel_users",
@@ -48,6 +53,18 @@ MARTS = (
     "retention_weekly",
     "data_freshness",
 )
+# The marts the semantic layer reads (dbt_project/models/marts/semantic).
+SEMANTIC_MARTS = (
+    "fct_orders",
+    "fct_order_items",
+    "dim_users",
+    "dim_products",
+    "fct_session_days",
+    "metricflow_time_spine",
+)
+# Where dbt's semantic manifest is kept after a build (bot/warehouse/semantic.py reads it):
+# the build's own target directory is deleted with its work directory.
+SEMANTIC_MANIFEST = "semantic_manifest.json"
 _FAILED_STATUSES = {"error", "fail", "runtime error"}
 _OUTPUT_TAIL_CHARS = 2000
 
@@ -104,6 +121,7 @@ def build(
             _finalise(copy)
             os.replace(copy, db_path)
             _fsync_dir(db_path.parent)
+            _keep_semantic_manifest(work / "target", project_dir / "target")
     except OSError as err:  # no room for the copy, directory not writable, ...
         raise BuildError(f"Couldn't build beside {db_path}: {err}") from err
     seconds = time.perf_counter() - started
@@ -274,13 +292,30 @@ def _finalise(copy: Path) -> None:
             }
     except duckdb.Error as err:
         raise BuildError(f"The built copy couldn't be checked: {err}") from err
-    missing = [name for name in MARTS if name not in present]
+    missing = [name for name in (*MARTS, *SEMANTIC_MARTS) if name not in present]
     if missing:
         raise BuildError(f"dbt build succeeded but these marts are missing: {', '.join(missing)}")
     if copy.with_name(copy.name + ".wal").exists():
         raise BuildError("The built copy still has a write-ahead log after a checkpoint.")
     with open(copy, "rb+") as handle:
         os.fsync(handle.fileno())
+
+
+def _keep_semantic_manifest(built_target: Path, project_target: Path) -> None:
+    """Copy the build's semantic manifest to ``<project>/target`` (atomically: a reader
+    never sees half a file). It describes the dbt project, not the data (the semantic
+    layer points its relations at the warehouse it reads), so one copy serves every
+    warehouse file. A read-only project directory (a container image) keeps the one made
+    by ``dbt parse`` at image build time; that is logged, not an error: the marts are
+    built and swapped in already."""
+    source = built_target / SEMANTIC_MANIFEST
+    try:
+        project_target.mkdir(parents=True, exist_ok=True)
+        partial = project_target / f".{SEMANTIC_MANIFEST}.{os.getpid()}.tmp"
+        shutil.copyfile(source, partial)
+        os.replace(partial, project_target / SEMANTIC_MANIFEST)
+    except OSError as err:
+        log.warning("semantic manifest not kept in %s: %s", project_target, err)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -2,10 +2,11 @@
 
 ``generate(db_path, users, seed, end)`` writes the raw tables of docs/ARCHITECTURE.md
 ("Raw tables") into schema ``thelook`` of a DuckDB file, replacing them if present:
-``users``, ``orders``, ``order_items``, ``events`` and ``experiment_assignments``.
-Identical arguments give byte-for-byte identical tables: every random draw comes from
-one ``numpy.random.Generator`` in a fixed order, and every table is sorted by its key
-before it is written.
+``users``, ``orders``, ``order_items``, ``events``, ``experiment_assignments`` and
+``products``. Identical arguments give byte-for-byte identical tables: every random draw
+comes from one ``numpy.random.Generator`` in a fixed order (the products' attributes from
+a second one seeded from the same seed, so that adding them changed no other table), and
+every table is sorted by its key before it is written.
 
 How the data is simulated (everything vectorised with numpy; no loop per row):
 
@@ -25,9 +26,13 @@ How the data is simulated (everything vectorised with numpy; no loop per row):
   buying session ends with a ``purchase`` event and the order's ``created_at`` is that
   event's time, so every order lines up with a purchase session of its user.
 * **Orders** have 1–4 items with prices from a fixed, skewed (log-normal) product
-  catalogue. About 75 % of orders are ``Complete`` whatever their date, so recent revenue
-  is not biased downwards; ~11 % are ``Cancelled``; the rest are ``Returned`` once old
-  enough, otherwise still ``Processing`` (first two days) or ``Shipped``.
+  catalogue of ``PRODUCTS`` products (popular ones sell more). ``products`` holds that
+  catalogue as TheLook does: ``retail_price`` is the price its items sell for, ``cost``
+  35–65 % of it, a department (Men/Women), a category that department sells, a brand,
+  a name, a sku and a distribution centre. About 75 % of orders are ``Complete``
+  whatever their date, so recent revenue is not biased downwards; ~11 % are
+  ``Cancelled``; the rest are ``Returned`` once old enough, otherwise still
+  ``Processing`` (first two days) or ``Shipped``.
 * **Experiments** (``EXPERIMENTS``) expose users at their first signed-in session inside
   the experiment's window (the last 3–6 weeks); that session and every later one of the
   user buys with the variant's multiplier, so conversion (a Complete order created at or
@@ -170,6 +175,32 @@ BROWSERS = (
     ("Chrome", 0.50), ("Safari", 0.20), ("Firefox", 0.20), ("IE", 0.05), ("Other", 0.05),
 )  # fmt: skip
 DEPARTMENTS = ("men", "women")
+# The products table (TheLook's catalogue). Its attributes come from a generator of their
+# own (``_product_rng``), so adding it changed no draw of the tables above: sale prices
+# are still the catalogue prices drawn in ``_orders``, now also the products' retail_price.
+PRODUCT_DEPARTMENTS = ("Men", "Women")
+# (category as TheLook spells it, item noun for product names, departments that sell it:
+# 0 Men, 1 Women, 2 both)
+PRODUCT_CATEGORIES = (
+    ("Jeans", "Jean", 2), ("Tops & Tees", "Tee", 2), ("Sweaters", "Sweater", 2),
+    ("Outerwear & Coats", "Jacket", 2), ("Shorts", "Short", 2), ("Swim", "Swimsuit", 2),
+    ("Accessories", "Belt", 2), ("Active", "Training Top", 2),
+    ("Sleep & Lounge", "Lounge Pant", 2), ("Socks", "Crew Sock", 2), ("Pants", "Chino", 2),
+    ("Fashion Hoodies & Sweatshirts", "Hoodie", 2), ("Underwear", "Boxer Brief", 0),
+    ("Suits & Sport Coats", "Blazer", 0), ("Intimates", "Bralette", 1), ("Dresses", "Dress", 1),
+    ("Skirts", "Skirt", 1), ("Leggings", "Legging", 1), ("Blazers & Jackets", "Blazer", 1),
+    ("Jumpsuits & Rompers", "Romper", 1), ("Maternity", "Maternity Top", 1),
+)  # fmt: skip
+PRODUCT_BRANDS = (
+    "Allegra K", "Calvin Klein", "Carhartt", "Hanes", "Volcom", "Nautica", "Quiksilver",
+    "Levi's", "Tommy Hilfiger", "Columbia", "Dockers", "Diesel", "Champion", "Hurley",
+    "Wrangler", "Lucky Brand", "Adidas", "Nike", "Under Armour", "Speedo", "Jockey",
+    "Fruit of the Loom", "Ray-Ban", "Patagonia", "Ralph Lauren", "FineBrandShop",
+)  # fmt: skip
+PRODUCT_STYLES = ("Classic", "Slim Fit", "Relaxed", "Essential", "Vintage", "Premium", "Stretch")
+COST_SHARE = (0.35, 0.65)  # cost / retail_price, uniform: every cost is below its price
+DISTRIBUTION_CENTERS = 10
+PRODUCT_STREAM = 1  # SeedSequence key of the products' own generator
 CATEGORIES = (
     "jeans", "tops-tees", "sweaters", "outerwear-coats", "shorts", "swim", "dresses",
     "intimates", "accessories", "active", "sleep-lounge", "socks", "pants", "suits",
@@ -257,7 +288,7 @@ EXPERIMENTS = (
 DUAL_VARIANT_SHARE = 0.003
 REPEAT_ROW_SHARE = 0.08
 
-TABLES = ("users", "orders", "order_items", "events", "experiment_assignments")
+TABLES = ("users", "orders", "order_items", "events", "experiment_assignments", "products")
 
 
 def default_end() -> date:
@@ -275,6 +306,7 @@ def generate(
         raise ValueError("seed must be a non-negative integer")
     end = end or default_end()
     tables = _simulate(np.random.default_rng(seed), users, end)
+    tables["products"] = _products(_product_rng(seed), tables.pop("catalogue_prices"))
     _write(Path(db_path), tables, seed)
     counts = {name: tables[name].num_rows for name in TABLES}
     counts["experiment_assignments"] += _add_planned_experiments(Path(db_path), seed, end)
@@ -341,8 +373,11 @@ def _simulate(rng: np.random.Generator, n_users: int, end: date) -> dict[str, pa
     exposures = _exposures(rng, clock, sessions)
     buy = _purchases(rng, clock, sessions, exposures, n_users)
     events, purchase_ts = _events(rng, sessions, buy, home)
-    orders, items = _orders(rng, clock, sessions, buy, purchase_ts)
+    # The catalogue prices are drawn inside _orders, where they always were (moving the
+    # draw would change every later draw); they come back for the products table.
+    orders, items, prices = _orders(rng, clock, sessions, buy, purchase_ts)
     return {
+        "catalogue_prices": pa.table({"retail_price": prices}),
         "users": _users(rng, created, home),
         "orders": orders,
         "order_items": items,
@@ -500,7 +535,7 @@ def _orders(
     sessions: dict,
     buy: np.ndarray,
     purchase_ts: np.ndarray,
-) -> tuple[pa.Table, pa.Table]:
+) -> tuple[pa.Table, pa.Table, np.ndarray]:
     created = purchase_ts[buy]
     owner = sessions["user"][buy]
     order = np.lexsort((owner, created))
@@ -568,13 +603,47 @@ def _orders(
             "sale_price": prices[product],
         }
     )
-    return orders, items
+    return orders, items, prices
 
 
 def _catalogue_prices(rng: np.random.Generator) -> np.ndarray:
     """Retail prices: log-normal around $40 (mean ≈ $58), from $1.50 to $999."""
     price = np.exp(rng.normal(np.log(40.0), 0.85, PRODUCTS))
     return np.round(np.clip(price, 1.5, 999.0), 2)
+
+
+def _product_rng(seed: int) -> np.random.Generator:
+    """The products' own generator: seeded from ``seed`` but a separate stream, so the
+    products table could be added without changing any draw of the other tables."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(PRODUCT_STREAM,)))
+
+
+def _products(rng: np.random.Generator, prices: pa.Table) -> pa.Table:
+    """The catalogue: product ``i + 1`` sells at ``prices[i]`` (order_items.sale_price), its
+    cost a uniform 35–65 % of that, its category one its department sells."""
+    retail = prices.column("retail_price").to_numpy()
+    n = len(retail)
+    department = rng.integers(0, len(PRODUCT_DEPARTMENTS), n).astype(np.int8)
+    sells = [[i for i, c in enumerate(PRODUCT_CATEGORIES) if c[2] in (d, 2)] for d in (0, 1)]
+    u = rng.random(n)  # a uniform category among those the product's department sells
+    category = np.empty(n, dtype=np.int16)
+    for d, options in enumerate(sells):
+        mine = department == d
+        category[mine] = np.asarray(options)[(u[mine] * len(options)).astype(np.int64)]
+    brand_w = 1.0 / (np.arange(len(PRODUCT_BRANDS)) + 3.0)  # a few big brands, a long tail
+    cost = np.round(retail * rng.uniform(*COST_SHARE, n), 2)
+    return pa.table(
+        {
+            "id": np.arange(1, n + 1),
+            "cost": cost,
+            "category": category,
+            "brand": _pick(rng, brand_w, n),
+            "style": rng.integers(0, len(PRODUCT_STYLES), n).astype(np.int8),
+            "retail_price": retail,
+            "department": department,
+            "distribution_center_id": rng.integers(1, DISTRIBUTION_CENTERS + 1, n),
+        }
+    )
 
 
 def _users(rng: np.random.Generator, created: np.ndarray, loc: np.ndarray) -> pa.Table:
@@ -659,8 +728,11 @@ def _ts(column: str) -> str:
 def _session_uuid(seed: int) -> str:
     # A per-seed salt so different seeds give different session ids; md5 is only a
     # deterministic spreader here, not security.
-    salt = hashlib.md5(f"kpi-bot-demo:{seed}".encode()).hexdigest()[:12]
-    return f"md5('{salt}:' || session_no)"
+    return f"md5('{_salt(seed)}:' || session_no)"
+
+
+def _salt(seed: int) -> str:
+    return hashlib.md5(f"kpi-bot-demo:{seed}".encode()).hexdigest()[:12]
 
 
 def _select_sql(seed: int) -> dict[str, str]:
@@ -670,6 +742,7 @@ def _select_sql(seed: int) -> dict[str, str]:
         ("city", "state", "postal_code", "country"))}  # fmt: skip
     statuses = _sql_list(STATUSES)
     variants = {e: _sql_list(exp.variants) for e, exp in enumerate(EXPERIMENTS)}
+    brands = _sql_list(PRODUCT_BRANDS)
     variant_case = " ".join(
         f"when experiment = {e} then {lst}[variant + 1]" for e, lst in variants.items()
     )
@@ -747,6 +820,20 @@ def _select_sql(seed: int) -> dict[str, str]:
                 end as uri,
                 {_sql_list(EVENT_TYPES)}[event_type + 1] as event_type
             from (select *, {_session_uuid(seed)} as h from src)""",
+        "products": f"""
+            select
+                id::bigint as id,
+                cost::double as cost,
+                {_sql_list([c[0] for c in PRODUCT_CATEGORIES])}[category + 1] as category,
+                {brands}[brand + 1] || ' ' || ['Men''s', 'Women''s'][department + 1] || ' '
+                    || {_sql_list(PRODUCT_STYLES)}[style + 1] || ' '
+                    || {_sql_list([c[1] for c in PRODUCT_CATEGORIES])}[category + 1] as name,
+                {brands}[brand + 1] as brand,
+                retail_price::double as retail_price,
+                {_sql_list(PRODUCT_DEPARTMENTS)}[department + 1] as department,
+                upper(md5('{_salt(seed)}:product:' || id::varchar)) as sku,
+                distribution_center_id::bigint as distribution_center_id
+            from src""",
         "experiment_assignments": f"""
             select
                 (user_id)::bigint as user_id,

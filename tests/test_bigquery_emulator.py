@@ -19,6 +19,13 @@ test_bigquery_adapter.py); ``DATE_TRUNC(d, ISOWEEK)`` fails and ``WEEK(MONDAY)``
 to Sunday, which is why ``bigquery__week_start`` uses DAYOFWEEK arithmetic (exact on both);
 ``CAST(2.5 AS INT64)`` rounds half to even (BigQuery: away from zero), which no model
 relies on.
+
+The semantic layer (bot/warehouse/semantic.py) runs MetricFlow's BigQuery SQL here too:
+breakdowns, a same-model ratio, a filter, daily and monthly grains equal DuckDB's. Three
+shapes real BigQuery runs fail on the emulator, each asserted with its exact error
+(``EMULATOR_GAPS``): the weekly grain (``DATE_TRUNC(…, ISOWEEK)``), and MetricFlow's
+FULL OUTER JOIN of metrics from two semantic models ("Ambiguous reference to column
+name"), whether two metrics (revenue + aov) or one cross-model ratio (aov).
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -52,13 +60,15 @@ from google.cloud import bigquery
 
 from bot.answers import ErrorAnswer
 from bot.build import MARTS, RAW_TABLES, build
+from bot.core.metrics import DimensionFilter, MetricRequest
 from bot.demo_data import generate
 from bot.kinds import to_json_dict
 from bot.service import KpiService
 from bot.settings import BigQuerySettings
-from bot.warehouse.base import MartReader, WarehouseNotBuilt
+from bot.warehouse.base import MartReader, WarehouseError, WarehouseNotBuilt
 from bot.warehouse.bigquery_adapter import JOB_LABELS, BigQueryWarehouse
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse
+from bot.warehouse.semantic import SemanticLayer
 from tests.bq_emulator import BigQueryEmulator
 from tests.conftest import DEMO_END, DEMO_SEED
 from tests.test_bigquery_adapter import QuietHTTPServer
@@ -541,3 +551,164 @@ def test_missing_marts_are_a_friendly_error(
     assert isinstance(answer, ErrorAnswer) and answer.kind == "warehouse"
     assert "dbt build --target bigquery" in answer.message
     assert "Traceback" not in answer.message
+
+
+# --- the semantic layer on both engines -------------------------------------------------
+
+SEMANTIC_START, SEMANTIC_END = DEMO_END - timedelta(days=89), DEMO_END
+SEMANTIC_REQUESTS = {
+    "breakdown": MetricRequest(
+        metrics=("revenue",), group_by="traffic_source", start=SEMANTIC_START, end=SEMANTIC_END
+    ),
+    "ratio_breakdown": MetricRequest(  # both measures from one semantic model (orders)
+        metrics=("cancellation_rate",),
+        group_by="country",
+        start=SEMANTIC_START,
+        end=SEMANTIC_END,
+    ),
+    "item_breakdown": MetricRequest(
+        metrics=("gross_margin",), group_by="category", start=SEMANTIC_START, end=SEMANTIC_END
+    ),
+    "filter": MetricRequest(
+        metrics=("orders",),
+        filters=(DimensionFilter("country", ("brasil", "China")),),
+        start=SEMANTIC_START,
+        end=SEMANTIC_END,
+    ),
+    "daily": MetricRequest(
+        metrics=("new_users",), grain="day", start=SEMANTIC_START, end=SEMANTIC_END
+    ),
+    "monthly_by_browser": MetricRequest(
+        metrics=("sessions",), group_by="browser", grain="month", start=SEMANTIC_START
+    ),
+}
+# Shapes the emulator can't run, although real BigQuery does (see the module docstring's
+# list of emulator gaps): the exact error each one gives there.
+EMULATOR_GAPS = {
+    # MetricFlow truncates to DATE_TRUNC(d, ISOWEEK); the emulator's sqlglot/DuckDB
+    # translation rejects ISOWEEK (the gap bigquery__week_start works around).
+    "weekly": (
+        MetricRequest(metrics=("new_users",), grain="week", start=SEMANTIC_START),
+        "isoweek",
+    ),
+    # A simple and a ratio metric together: MetricFlow joins them with FULL OUTER JOIN +
+    # COALESCE and groups by the output alias, which the emulator calls ambiguous.
+    "simple_and_ratio": (
+        MetricRequest(
+            metrics=("revenue", "aov"),
+            group_by="traffic_source",
+            start=SEMANTIC_START,
+            end=SEMANTIC_END,
+        ),
+        "ambiguous",
+    ),
+    # The same join inside one ratio whose measures live in two semantic models (aov:
+    # revenue from order_items, orders from orders).
+    "cross_model_ratio": (
+        MetricRequest(metrics=("aov",), group_by="country", start=SEMANTIC_START, end=SEMANTIC_END),
+        "ambiguous",
+    ),
+}
+
+
+@pytest.fixture(scope="session")
+def semantic_layers(
+    bigquery_marts: DbtRun, duckdb_marts: Path, emulator: BigQueryEmulator
+) -> Iterator[tuple[SemanticLayer, SemanticLayer]]:
+    """The DuckDB layer reads the manifest bot.build kept; the BigQuery layer the one
+    `dbt build --target bigquery` wrote: each engine's own definitions, compiled by
+    MetricFlow for its own dialect."""
+    assert bigquery_marts.returncode == 0, bigquery_marts.output[-4000:]
+    local = DuckDBWarehouse(duckdb_marts, timeout_s=30.0)
+    remote = BigQueryWarehouse(
+        bigquery_settings(emulator.project, emulator.endpoint),
+        client=emulator_client(emulator.endpoint, emulator.project),
+    )
+    yield (
+        SemanticLayer(local),
+        SemanticLayer(remote, manifest_path=bigquery_marts.target / "semantic_manifest.json"),
+    )
+    local.close()
+    remote.close()
+
+
+@pytest.mark.parametrize("name", sorted(SEMANTIC_REQUESTS))
+def test_semantic_answers_equal_on_both_engines(
+    name: str, semantic_layers: tuple[SemanticLayer, SemanticLayer]
+) -> None:
+    duck, bq = semantic_layers
+    request = SEMANTIC_REQUESTS[name]
+    local = duck.query(request).frame
+    remote = bq.query(request).frame
+    assert len(local) > 0
+    assert list(remote.columns) == list(local.columns)
+    keys = [c for c in local.columns if c not in request.metrics]
+
+    def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+        records = [
+            {k: (None if pd.isna(v) else v) for k, v in r.items()}
+            for r in frame.astype(object).to_dict("records")
+        ]
+        return normalise_rows(records, keys) if keys else records
+
+    assert differences(rows(remote), rows(local)) == []
+
+
+@pytest.mark.parametrize("name", sorted(EMULATOR_GAPS))
+def test_semantic_shapes_the_emulator_cannot_run(
+    name: str, semantic_layers: tuple[SemanticLayer, SemanticLayer]
+) -> None:
+    """Documented, not hidden: these run on DuckDB (and on real BigQuery) but the emulator
+    fails them with exactly this error. If the emulator learns them, this test fails and
+    they move to the comparison above."""
+    duck, bq = semantic_layers
+    request, words = EMULATOR_GAPS[name]
+    assert len(duck.query(request).frame) > 0
+    with pytest.raises(WarehouseError) as caught:
+        bq.query(request)
+    assert words in str(caught.value.__cause__).lower()
+
+
+def test_semantic_jobs_carry_the_cost_guards(
+    bigquery_marts: DbtRun, emulator: BigQueryEmulator, proxy: RecordingProxy
+) -> None:
+    """On the wire, the semantic layer's jobs (known values, then the metric) have the
+    byte cap, the labels, named typed parameters for the window and the filter value,
+    and SQL naming only the marts dataset."""
+    assert bigquery_marts.returncode == 0, bigquery_marts.output[-4000:]
+    warehouse = BigQueryWarehouse(
+        bigquery_settings(emulator.project, proxy.endpoint),
+        client=emulator_client(proxy.endpoint, emulator.project),
+    )
+    layer = SemanticLayer(warehouse, manifest_path=bigquery_marts.target / "semantic_manifest.json")
+    mark = proxy.mark()
+    try:
+        frame = layer.query(SEMANTIC_REQUESTS["filter"]).frame
+    finally:
+        warehouse.close()
+    assert len(frame) == 1
+    queries = [
+        r.body["configuration"]
+        for r in proxy.since(mark)
+        if r.method == "POST"
+        and re.fullmatch(r"/bigquery/v2/projects/[^/]+/jobs", urlsplit(r.path).path)
+    ]
+    assert [q["labels"]["query"] for q in queries] == ["semantic-values", "semantic-metric"]
+    for configuration in queries:
+        query = configuration["query"]
+        assert int(query["maximumBytesBilled"]) == MAX_BYTES
+        assert configuration["labels"]["app"] == JOB_LABELS["app"]
+        assert {ref for ref in re.findall(r"`([^`]*)`\.`([^`]*)`\.`[^`]*`", query["query"])} == {
+            (emulator.project, MARTS_DATASET)
+        }
+    metric = queries[1]["query"]
+    sent = {p["name"]: p["parameterType"]["type"] for p in metric["queryParameters"]}
+    assert sent == {
+        "window_start": "DATE",
+        "window_end": "DATE",
+        "f0_0": "STRING",
+        "f0_1": "STRING",
+    }
+    values = {p["name"]: p["parameterValue"]["value"] for p in metric["queryParameters"]}
+    assert (values["f0_0"], values["f0_1"]) == ("Brasil", "China")  # the warehouse's spelling
+    assert "Brasil" not in metric["query"]

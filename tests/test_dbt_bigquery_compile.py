@@ -24,9 +24,15 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
+
+from bot.core.metrics import DimensionFilter, MetricRequest
+from bot.settings import BigQuerySettings
+from bot.warehouse.bigquery_adapter import BigQueryWarehouse
+from bot.warehouse.semantic import SemanticLayer
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 MART_MODELS = {
@@ -37,6 +43,15 @@ MART_MODELS = {
     "ab_metrics",
     "retention_weekly",
     "data_freshness",
+}
+# The marts the semantic layer reads (dbt_project/models/marts/semantic).
+SEMANTIC_MODELS = {
+    "fct_orders",
+    "fct_order_items",
+    "dim_users",
+    "dim_products",
+    "fct_session_days",
+    "metricflow_time_spine",
 }
 
 
@@ -412,10 +427,17 @@ def test_compiles_every_model_for_bigquery(bigquery_compiled: Path) -> None:
         "stg_thelook__order_items",
         "stg_thelook__events",
         "stg_thelook__experiment_assignments",
+        "stg_thelook__products",
     }
+    assert set(models) >= SEMANTIC_MODELS
+    assert (
+        "`bigquery-public-data`.`thelook_ecommerce`.`products`" in models["stg_thelook__products"]
+    )
     # Sources point at the public TheLook dataset; marts land in the profile's dataset.
     assert "`bigquery-public-data`.`thelook_ecommerce`.`orders`" in models["stg_thelook__orders"]
-    assert "`some-project`.`kpi`.`stg_thelook__orders`" in models["revenue_daily"]
+    assert "`some-project`.`kpi`.`stg_thelook__orders`" in models["fct_orders"]
+    # revenue_daily reads the semantic layer's facts: one revenue in the project.
+    assert "`some-project`.`kpi`.`fct_order_items`" in models["revenue_daily"]
 
 
 def test_bigquery_uses_the_documented_fallback_split(bigquery_compiled: Path) -> None:
@@ -453,9 +475,87 @@ def test_bigquery_marts_are_partitioned_and_clustered(bigquery_compiled: Path) -
     config = {
         node["name"]: node["config"] for node in nodes.values() if node["resource_type"] == "model"
     }
-    for mart in MART_MODELS:
+    for mart in MART_MODELS | SEMANTIC_MODELS:
         assert config[mart]["materialized"] == "table", mart
     assert config["revenue_daily"]["partition_by"]["field"] == "day"
     assert config["retention_weekly"]["partition_by"]["field"] == "cohort_week"
     assert config["ab_metrics"]["cluster_by"] == ["experiment_id"]
     assert config["funnel_users"]["cluster_by"] == ["user_id"]
+
+
+# --- the semantic layer's BigQuery SQL ---------------------------------------------------
+
+_REQUESTS = {
+    "breakdown": MetricRequest(
+        metrics=("revenue", "gross_margin"),
+        group_by="category",
+        start=date(2026, 9, 1),
+        end=date(2026, 11, 30),
+        limit=10,
+    ),
+    "filter": MetricRequest(
+        metrics=("aov", "cancellation_rate"),
+        filters=(DimensionFilter("country", ("Brasil", "Japan")),),
+        start=date(2026, 9, 1),
+        end=date(2026, 11, 30),
+    ),
+    "weekly": MetricRequest(
+        metrics=("new_users",),
+        group_by="traffic_source",
+        grain="week",
+        start=date(2026, 9, 1),
+        end=date(2026, 11, 30),
+    ),
+    "sessions_monthly": MetricRequest(
+        metrics=("sessions",), group_by="browser", grain="month", start=date(2026, 1, 1)
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def bigquery_semantic_sql(bigquery_compiled: Path) -> dict[str, str]:
+    """MetricFlow's BigQuery SQL for a breakdown, a filter and a weekly grain, compiled
+    from the semantic manifest `dbt parse --target bigquery` wrote (nothing is run)."""
+    warehouse = BigQueryWarehouse(BigQuerySettings(project="some-project", dataset="kpi"))
+    layer = SemanticLayer(warehouse, manifest_path=bigquery_compiled / "semantic_manifest.json")
+    return {name: layer.compile(request).sql for name, request in _REQUESTS.items()}
+
+
+def test_semantic_sql_names_only_the_marts(bigquery_semantic_sql: dict[str, str]) -> None:
+    for name, sql in bigquery_semantic_sql.items():
+        tables = re.findall(r"`([^`]+)`\.`([^`]+)`\.`([^`]+)`", sql)
+        assert tables, name
+        assert {(project, dataset) for project, dataset, _ in tables} == {("some-project", "kpi")}
+        assert {table for _, _, table in tables} <= SEMANTIC_MODELS, name
+        assert "thelook" not in sql and "stg_" not in sql, name
+
+
+def test_semantic_sql_is_valid_bigquery_with_bound_values(
+    bigquery_semantic_sql: dict[str, str],
+) -> None:
+    import sqlglot
+
+    for name, sql in bigquery_semantic_sql.items():
+        sqlglot.parse_one(sql, read="bigquery")  # raises on a syntax error
+        assert "@window_start" in sql, name
+    assert "@f0_0" in bigquery_semantic_sql["filter"]
+    assert "@f0_1" in bigquery_semantic_sql["filter"]
+    assert "Brasil" not in bigquery_semantic_sql["filter"]  # a value is bound, never pasted
+
+
+def test_semantic_sql_weeks_are_monday_based(bigquery_semantic_sql: dict[str, str]) -> None:
+    for name, sql in bigquery_semantic_sql.items():
+        assert sunday_weeks(sql) == [], name
+    assert "isoweek" in bigquery_semantic_sql["weekly"].lower()
+
+
+def test_semantic_sql_divisions_are_guarded(bigquery_semantic_sql: dict[str, str]) -> None:
+    """MetricFlow writes ratios as CAST(n AS FLOAT64) / CAST(NULLIF(d, 0) AS FLOAT64): a
+    bare `/`, but never by zero (BigQuery raises on x / 0, not on x / NULL)."""
+    sql = bigquery_semantic_sql["filter"]
+    divisions = bare_divisions(sql)
+    assert len(divisions) == 2  # aov and cancellation_rate
+    tokens = [t.value.lower() for t in tokenize(sql)]
+    for i, value in enumerate(tokens):
+        if value == "/":
+            assert tokens[i + 1 : i + 4] == ["cast", "(", "nullif"], tokens[i - 5 : i + 8]

@@ -51,6 +51,7 @@ warnings.filterwarnings(
 
 JOB_LABELS = {"app": "kpi-bot"}
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_.-]+$")
+_MART_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _TRANSIENT = (
     gexc.TooManyRequests,
     gexc.InternalServerError,
@@ -179,6 +180,22 @@ class BigQueryWarehouse:
         params = params or {}
         sql, expected = render_query(name, self.marts, param_style="@")
         check_params(name, expected, params)
+        return self._execute(name, sql, params)
+
+    def run_sql(self, label: str, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+        """Run SQL the bot generated (the semantic layer's MetricFlow SQL) as one more
+        job with the same byte cap, labels (``query=<label>``) and typed ``@name``
+        parameters as the named queries."""
+        return self._execute(label, sql, params)
+
+    def mart_relation(self, table: str) -> str:
+        """A mart's fully qualified name, each part quoted: `project`.`dataset`.`table`.
+        (MetricFlow splits a relation on dots, so a dotted project id can't be named.)"""
+        if not _MART_NAME.match(table) or "." in self.settings.project:
+            raise ValueError(f"not a mart this adapter can name: {self.settings.project}.{table}")
+        return f"`{self.settings.project}`.`{self.settings.dataset}`.`{table}`"
+
+    def _execute(self, name: str, sql: str, params: dict[str, Any]) -> pd.DataFrame:
         timeout = self.settings.job_timeout_s
         retry = Retry(predicate=lambda err: isinstance(err, _TRANSIENT), deadline=timeout)
         started = time.perf_counter()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -30,6 +31,7 @@ from bot.warehouse.base import (
 log = logging.getLogger("bot.warehouse")
 
 MARTS_SCHEMA = "main"
+_MART_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 class DuckDBWarehouse:
@@ -57,6 +59,22 @@ class DuckDBWarehouse:
             return self._run_on(conn, name, sql, params)
         finally:
             self._release(conn)
+
+    def run_sql(self, label: str, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+        """Run SQL the bot generated (the semantic layer's MetricFlow SQL) on the same
+        read-only connection as the named queries; values only as bound ``$name``
+        parameters. ``label`` names the query in logs."""
+        conn = self._acquire()
+        try:
+            return self._run_on(conn, label, sql, params)
+        finally:
+            self._release(conn)
+
+    def mart_relation(self, table: str) -> str:
+        """A mart's fully qualified, quoted name on this connection (catalog.main.table)."""
+        if not _MART_NAME.match(table) or "." in self.path.stem:
+            raise ValueError(f"not a mart this adapter can name: {self.path.stem}.{table}")
+        return f'{self._catalog}.{MARTS_SCHEMA}."{table}"'
 
     def _run_on(
         self, conn: duckdb.DuckDBPyConnection, name: str, sql: str, params: dict[str, Any]

@@ -1,35 +1,27 @@
 {{ config(partition_by=kpi_bot.partition_by_date('day', 'month')) }}
 
 -- One row per UTC day from the first to the last day of data, zero days included.
--- Revenue-bearing orders are status 'Complete'; an order's day is the UTC date of the
--- order's created_at (not the items'). orders counts distinct orders, so an order with
--- several items counts once; aov = revenue / orders, NULL on days without orders.
-with complete_orders as (
+-- Built from the same facts as the semantic layer, so the project has one revenue:
+-- orders counts fct_orders.is_complete (the one definition of a revenue-bearing order;
+-- one row per order, so a count of flags is a distinct count, and an order without items
+-- counts), revenue sums fct_order_items.revenue (sale_price of items of Complete
+-- orders), both on the order's day (UTC date of the order's created_at). aov = revenue /
+-- orders, NULL on days without orders.
+with daily_orders as (
     select
-        order_id,
-        {{ kpi_bot.utc_date('created_at') }} as day
-    from {{ ref('stg_thelook__orders') }}
-    where status = 'Complete'
+        order_day as day,
+        {{ kpi_bot.count_if('is_complete') }} as orders
+    from {{ ref('fct_orders') }}
+    group by order_day
 ),
 
-order_revenue as (
+daily_revenue as (
     select
-        o.day,
-        o.order_id,
-        coalesce(sum(i.sale_price), 0) as revenue
-    from complete_orders as o
-    left join {{ ref('stg_thelook__order_items') }} as i
-        on i.order_id = o.order_id
-    group by o.day, o.order_id
-),
-
-daily as (
-    select
-        day,
-        count(distinct order_id) as orders,
+        order_day as day,
         sum(revenue) as revenue
-    from order_revenue
-    group by day
+    from {{ ref('fct_order_items') }}
+    where is_complete
+    group by order_day
 ),
 
 spine as (
@@ -41,11 +33,13 @@ spine as (
 filled as (
     select
         s.day,
-        coalesce(d.orders, 0) as orders,
-        cast(coalesce(d.revenue, 0) as {{ kpi_bot.type_double() }}) as revenue
+        coalesce(o.orders, 0) as orders,
+        cast(coalesce(r.revenue, 0) as {{ kpi_bot.type_double() }}) as revenue
     from spine as s
-    left join daily as d
-        on d.day = s.day
+    left join daily_orders as o
+        on o.day = s.day
+    left join daily_revenue as r
+        on r.day = s.day
 )
 
 select

@@ -6,5 +6,6 @@ select
     cast(sequence_number as {{ dbt.type_bigint() }}) as sequence_number,
     cast(event_type as {{ dbt.type_string() }}) as event_type,
     cast(traffic_source as {{ dbt.type_string() }}) as traffic_source,
+    cast(browser as {{ dbt.type_string() }}) as browser,
     cast(created_at as {{ dbt.type_timestamp() }}) as created_at
 from {{ source('thelook', 'events') }}
