@@ -1002,9 +1002,9 @@ def build_metric_line_figure(
     if not periods or not have:
         return _empty_figure(title)
     partial = [w for w, p in (("first", partial_first), ("last", partial_last)) if p]
-    verb = "are" if len(partial) == 2 else "is"
+    verb, them = ("are", "them") if len(partial) == 2 else ("is", "it")
     note = (
-        f"The {' and '.join(partial)} {grain} {verb} partial (the window cuts it short)."
+        f"The {' and '.join(partial)} {grain} {verb} partial (the window cuts {them} short)."
         if partial
         else None
     )

@@ -112,7 +112,8 @@ def route(words: list[str], as_of: date, vocabulary: Vocabulary | None):
     elif first in q.COMMANDS:
         return None
     if vocabulary is None:
-        if first in _NOT_COMMANDS or first.startswith("revenue,"):
+        # `orders by country` may well be a metric question: say why it can't be answered.
+        if first in _NOT_COMMANDS or _METRIC_MARKERS.search(text.lower()):
             return q.ParseError(NOT_LOADED, "/kpi revenue last 30 days")
         return None  # the unknown-command reply
     if not _looks_like_a_metric(text, vocabulary):
@@ -122,6 +123,8 @@ def route(words: list[str], as_of: date, vocabulary: Vocabulary | None):
 
 def _looks_like_a_metric(text: str, vocabulary: Vocabulary) -> bool:
     head = re.split(r"[,]|\s(?:by|where)\s", text, maxsplit=1, flags=re.IGNORECASE)[0]
+    if not head.split():
+        return True  # `, orders`: the grammar says what's missing
     if _name_then_window(head, lambda t: _metric_name(t, vocabulary))[0] is not None:
         return True
     if _is_window(text, date(2000, 1, 1)):
@@ -433,10 +436,13 @@ def _unknown_metric(text: str, vocabulary: Vocabulary) -> q.ParseError:
     found = closest(text, names) or closest(word, names)
     suggested = [_metric_name(n, vocabulary) or n for n in found]
     unique = list(dict.fromkeys(suggested))
+    example = EXAMPLE
+    if unique and vocabulary.metric(unique[0]).dimensions:
+        example = f"/kpi {unique[0]} by {vocabulary.metric(unique[0]).dimensions[0]} last 30 days"
     return q.ParseError(
         f"I don't know the metric `{q.echo(text)}`.{did_you_mean(unique)} "
         "`/kpi metrics` lists them all.",
-        f"/kpi {unique[0]} last 30 days" if unique else EXAMPLE,
+        example,
     )
 
 

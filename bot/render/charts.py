@@ -139,7 +139,7 @@ def metric_answer_chart(
             axis_label=metric.label,
             muted=[bool(r.folded) for r in rows],
         )
-        return (Chart("metric", title, png),)
+        return (Chart(f"{metric.name}_by_{report.dimension}", title, png),)
     if report.series is None:
         return ()
     s = report.series
@@ -160,4 +160,4 @@ def metric_answer_chart(
         partial_first=s.partial_first,
         partial_last=s.partial_last,
     )
-    return (Chart("metric", title, png),)
+    return (Chart(f"{metric.name}_{s.grain}", title, png),)
