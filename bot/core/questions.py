@@ -459,9 +459,9 @@ METRICS = QuestionSpec(
     _metrics_listing,
     aliases=("metric",),
     usage=_usage_lines(
-        "*Metrics* — `/kpi <metric>[, <metric>…] [by <dimension>] [where <dimension> = "
-        "<value> | != <value> | in (<v1>, <v2>)] [window] [daily | weekly | monthly] "
-        "[vs previous | vs last year] [top N]`",
+        "*Metrics* — `/kpi METRIC[, METRIC…] [by DIMENSION] [where DIMENSION = VALUE | "
+        "!= VALUE | in (V1, V2)] [window] [daily | weekly | monthly] [vs previous | "
+        "vs last year] [top N]` (default: last 7 days, top 10)",
         "   `/kpi orders by traffic_source last 30 days` · `/kpi aov where country = Brazil "
         "mtd` · `/kpi revenue, orders, aov last month vs last year` · `/kpi sessions last 90 "
         "days weekly` · `/kpi revenue by category where gender != F top 5`",
