@@ -128,6 +128,20 @@ def totals(
     )
 
 
+def summed_totals(
+    metrics: Sequence[MetricInfo], current: pd.DataFrame, previous: pd.DataFrame
+) -> tuple[Figure, ...]:
+    """Totals of additive metrics from a breakdown's groups (all of them, NULL included)."""
+    for metric in metrics:
+        if not metric.additive:
+            raise ValueError(f"{metric.name} isn't additive: its groups don't sum to its total")
+
+    def total(frame: pd.DataFrame, name: str) -> float:
+        return float(sum(clean(v) or 0.0 for v in frame[name]))
+
+    return tuple(Figure(total(current, m.name), total(previous, m.name)) for m in metrics)
+
+
 def _zero_if_empty(value: float | None, metric: MetricInfo) -> float | None:
     """An additive metric over no rows is 0 (days without orders count as 0)."""
     return 0.0 if value is None and metric.additive else value
