@@ -462,7 +462,7 @@ METRICS = QuestionSpec(
         "*Metrics* — `/kpi METRIC[, METRIC…] [by DIMENSION] [where DIMENSION = VALUE | "
         "!= VALUE | in (V1, V2)] [window] [daily | weekly | monthly] [vs previous | "
         "vs last year] [top N]` (default: last 7 days, top 10)",
-        "   `/kpi orders by traffic_source last 30 days` · `/kpi aov where country = Brazil "
+        "   `/kpi orders by traffic_source last 30 days` · `/kpi aov where country = Brasil "
         "mtd` · `/kpi revenue, orders, aov last month vs last year` · `/kpi sessions last 90 "
         "days weekly` · `/kpi revenue by category where gender != F top 5`",
         "   `/kpi metrics` lists every metric · `/kpi dimensions aov` lists one metric's "

@@ -77,15 +77,16 @@ def _table(answer: MetricAnswer) -> list[str]:
 
 def _breakdown_table(report: MetricReport) -> list[str]:
     head = f"{_cut(report.dimension or ''):<{LABEL_CHARS}}"
-    for metric in report.metrics:
-        head += f" {_cut(metric.label, 12):>12} {'before':>10} {'change':>9}"
+    widths = [min(18, max(10, len(m.label))) for m in report.metrics]
+    for metric, width in zip(report.metrics, widths, strict=True):
+        head += f" {_cut(metric.label, width):>{width}} {'before':>10} {'change':>9}"
     lines = [head]
     for row in (*report.rows, Row("Total", report.totals)):
         label = f"{row.label} ({row.folded})" if row.folded else row.label
         line = f"{_cut(label):<{LABEL_CHARS}}"
-        for metric, figure in zip(report.metrics, row.figures, strict=True):
+        for metric, figure, width in zip(report.metrics, row.figures, widths, strict=True):
             line += (
-                f" {value_text(figure.current, metric.unit):>12}"
+                f" {value_text(figure.current, metric.unit):>{width}}"
                 f" {value_text(figure.previous, metric.unit):>10} {_change(figure):>9}"
             )
         lines.append(line)
@@ -263,7 +264,7 @@ def catalog_lines(answer: MetricCatalogAnswer) -> list[str]:
         restricted = " (restricted)" if m.restricted else ""
         lines.append(
             f"• `{m.name}` — *{escape_mrkdwn(m.label)}*{restricted}: "
-            f"{escape_mrkdwn(m.description)} _By:_ {', '.join(m.dimensions) or '—'}"
+            f"{escape_mrkdwn(m.description)} By: {', '.join(m.dimensions) or '—'}"
         )
     return [*lines, "`/kpi help metrics` shows the grammar."]
 
