@@ -287,3 +287,33 @@ def test_slack_round_trip(slack, built_db: Path) -> None:
         sent = bot.send("ordrs by country")
         reply = bot.private_reply(sent)
         assert "Did you mean `orders`" in reply.all_text
+
+
+# --- start-up ---------------------------------------------------------------------------
+
+LAZY = r"""
+import sys
+from datetime import date, datetime
+from bot.service import KpiService
+from bot.warehouse.base import MartReader
+from bot.warehouse.duckdb_adapter import DuckDBWarehouse
+kpi = KpiService(MartReader(DuckDBWarehouse(sys.argv[1])), clock=lambda: datetime(2026, 11, 25, 8))
+kpi.ask("revenue last 30 days", charts=False)
+kpi.ask("retention", charts=False)
+before = any(m.startswith("metricflow") for m in sys.modules)
+kpi.semantic.warm_in_background().join(60)
+after = any(m.startswith("metricflow") for m in sys.modules)
+print(before, after, kpi.semantic.vocabulary() is not None)
+"""
+
+
+def test_metricflow_loads_only_for_metric_questions_or_a_background_warm(built_db: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", LAZY, str(built_db)], capture_output=True, text=True,
+        cwd=Path(__file__).resolve().parent.parent, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "True", "True"]
