@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.core.metric_grammar import needs_vocabulary
 from bot.core.metric_questions import MetricFilter, MetricQuestion, Vocabulary
@@ -201,3 +203,29 @@ def test_nothing_raises(text: str) -> None:
     assert isinstance(parsed, MetricQuestion | ParseError | RevenueQuestion) or parsed
     if isinstance(parsed, ParseError):
         assert parsed.message != INTERNAL_ERROR, text
+
+
+# --- properties -------------------------------------------------------------------
+
+WORDS = st.sampled_from(
+    ["orders", "revenue", "aov", "average", "order", "value", "by", "where", "=", "!=",
+     "<>", "in", "not", "(", ")", ",", "top", "5", "0", "99999", "daily", "weekly",
+     "monthly", "vs", "last", "year", "previous", "30", "days", "mtd", "country",
+     "traffic_source", "traffic", "source", "brasil", "\"united", "states\"", "<!channel>",
+     "`", "&", "\x00", "\u202e", "\ud800", "é", "'; DROP TABLE orders; --", "metrics",
+     "dimensions", "sessions", "browser"]
+)  # fmt: skip
+METRIC_TEXTS = st.one_of(
+    st.lists(WORDS, max_size=12).map(" ".join),
+    st.text(st.characters(exclude_categories=()), max_size=120),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=METRIC_TEXTS, as_of=st.dates())
+def test_never_raises_and_never_echoes_markup(text: str, as_of: date) -> None:
+    parsed = parse_question(text, as_of, VOCAB)
+    assert isinstance(parsed, ParseError | MetricQuestion | RevenueQuestion) or parsed
+    if isinstance(parsed, ParseError):
+        assert parsed.message != INTERNAL_ERROR, text
+        assert "<!" not in parsed.message and "<@" not in parsed.message
