@@ -317,3 +317,9 @@ def test_metricflow_loads_only_for_metric_questions_or_a_background_warm(built_d
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["False", "True", "True"]
+
+
+def test_a_window_without_data_says_so(kpi) -> None:
+    answer = kpi.ask("orders by country 2020-01-01..2020-01-31", as_of=AS_OF)
+    assert isinstance(answer, ErrorAnswer) and answer.kind == "empty"
+    assert "the data covers" in answer.message

@@ -23,7 +23,7 @@ from bot.core.metric_grammar import closest, did_you_mean
 from bot.core.metric_questions import MetricFilter, MetricQuestion, Vocabulary
 from bot.core.metrics import DimensionFilter, MetricInfo, MetricRequest
 from bot.core.questions import echo
-from bot.core.windows import DateWindow
+from bot.core.windows import DateWindow, span_text
 from bot.warehouse.base import MartReader, WarehouseError
 from bot.warehouse.semantic import MAX_FILTER_VALUES, SemanticLayer, SemanticRequestError
 
@@ -124,6 +124,9 @@ def _answer(
 ) -> MetricAnswer | ErrorAnswer:
     assert question.current is not None and question.previous is not None
     status = ctx.reader.data_status()
+    outside = _outside_the_data(question.current, status)
+    if outside is not None:
+        return outside
     infos = tuple(layer.metrics()[m] for m in question.metrics)
     filters = _filters(layer, question)
     if isinstance(filters, ErrorAnswer):
@@ -149,6 +152,22 @@ def _answer(
                 ),
             )
     return MetricAnswer(question, replace(report, filters=filters), ctx.freshness(status))
+
+
+def _outside_the_data(window: DateWindow, status) -> ErrorAnswer | None:
+    """A window with no day of data gets the revenue answer's "no data" reply, not a
+    page of zeros."""
+    first, last = status.first_day, status.last_day
+    if first is not None and last is not None and first <= window.end and window.start <= last:
+        return None
+    cover = (
+        f"the data covers {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+        if first is not None and last is not None
+        else "there is no data yet"
+    )
+    span = span_text(window.start, window.end)
+    where = window.label if span in window.label else f"{window.label} ({span})"
+    return ErrorAnswer("empty", f"No data for {where}: {cover}.", "/kpi orders last 30 days")
 
 
 class _Runner:
@@ -231,11 +250,12 @@ def _others(run, infos, question, totals, now, before, shown, rest, notes) -> li
         ):
             figures[name] = figure
     elif ratios:
-        notes.append(
-            "\u201cAll others\u201d of "
-            + ", ".join(ratios)
-            + " isn't shown: it would need a filter of more values than one takes."
+        why = (
+            "one of the remaining values is not set"
+            if len(values) < len(rest)
+            else f"the remaining values are more than the {MAX_FILTER_VALUES} a filter takes"
         )
+        notes.append(f"\u201cAll others\u201d of {', '.join(ratios)} isn't shown: {why}.")
         for name in ratios:
             figures[name] = mr.Figure(None, None)
     return [figures[m.name] for m in infos]
