@@ -231,9 +231,19 @@ def _breakdown(
     )
 
 
-def _others(run, infos, question, totals, now, before, shown, rest, notes) -> list[mr.Figure]:
-    """ "All others": additive metrics as the total minus the shown rows; the others
-    recomputed by the semantic layer over the remaining values (a filter of them)."""
+def _others(
+    run: _Runner,
+    infos: tuple[MetricInfo, ...],
+    question: MetricQuestion,
+    totals: tuple[mr.Figure, ...],
+    now: pd.DataFrame,
+    before: pd.DataFrame,
+    shown: list[str],
+    rest: list[str],
+    notes: list[str],
+) -> list[mr.Figure]:
+    """The "All others" row: additive metrics as the total minus the shown rows; the
+    others recomputed by the semantic layer over the remaining values (a filter of them)."""
     dim = question.group_by
     figures: dict[str, mr.Figure] = {}
     for info, total in zip(infos, totals, strict=True):
