@@ -24,6 +24,7 @@ from bot.answerers.metrics import SemanticSource
 from bot.answers import Answer, ErrorAnswer, Freshness, naive_utc_now
 from bot.chart_workers import ChartRenderer, render_inline
 from bot.core.metric_grammar import needs_vocabulary
+from bot.core.metric_questions import Vocabulary
 from bot.core.questions import ParseError, Question, parse_question
 from bot.warehouse.base import DataStatus, MartReader, WarehouseError
 
@@ -93,7 +94,7 @@ class KpiService:
             return ErrorAnswer("parse", parsed.message, parsed.example)
         return self.answer(parsed, charts=charts)
 
-    def vocabulary_for(self, text: str):
+    def vocabulary_for(self, text: str) -> Vocabulary | None:
         """The semantic layer's vocabulary if ``text`` may need it (other commands never
         wait for MetricFlow to load)."""
         return self.semantic.vocabulary() if needs_vocabulary(text) else None
