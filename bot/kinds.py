@@ -143,6 +143,7 @@ KINDS: tuple[AnswerKind, ...] = (
                 mt.catalog_fallback, mt.catalog_json, charts.no_chart, restricted=False,
             ),
         ),
+        private=lambda question: question.listing is not None,  # lists are for the asker
     ),
 )
 

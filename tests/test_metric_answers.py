@@ -287,6 +287,11 @@ def test_slack_round_trip(slack, built_db: Path) -> None:
         sent = bot.send("ordrs by country")
         reply = bot.private_reply(sent)
         assert "Did you mean `orders`" in reply.all_text
+        listing = bot.private_reply(bot.send("metrics"))  # a list is for the asker
+        assert "Metrics (" in listing.all_text and "cancellation_rate" in listing.all_text
+        assert_within_block_kit_limits(listing.blocks)
+        posted = [m for m in slack.messages("chat.postMessage") if "Metrics (" in m.all_text]
+        assert posted == []
 
 
 # --- start-up ---------------------------------------------------------------------------
