@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.core.funnel import FunnelReport
+from bot.core.metric_questions import MetricQuestion
+from bot.core.metric_report import MetricReport
+from bot.core.metrics import DimensionInfo, MetricInfo
 from bot.core.questions import (
     DigestCommand,
     ExperimentQuestion,
@@ -116,6 +119,26 @@ class ErrorAnswer:
     charts: tuple[Chart, ...] = ()
 
 
+@dataclass(frozen=True)
+class MetricAnswer:
+    """A question in the metric grammar answered by the semantic layer."""
+
+    question: MetricQuestion
+    report: MetricReport
+    freshness: Freshness
+    charts: tuple[Chart, ...] = ()
+
+
+@dataclass(frozen=True)
+class MetricCatalogAnswer:
+    """``metrics`` (every metric) or ``dimensions <metric>`` (one metric's)."""
+
+    question: MetricQuestion
+    metrics: tuple[MetricInfo, ...]
+    dimensions: tuple[DimensionInfo, ...]
+    charts: tuple[Chart, ...] = ()
+
+
 Answer = (
     RevenueAnswer
     | ExperimentAnswer
@@ -125,4 +148,6 @@ Answer = (
     | HelpAnswer
     | DigestCommandAnswer
     | ErrorAnswer
+    | MetricAnswer
+    | MetricCatalogAnswer
 )

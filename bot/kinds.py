@@ -23,6 +23,7 @@ from bot.answerers import AnswerContext
 from bot.answerers.commands import answer_digest_command, answer_help
 from bot.answerers.experiments import answer_experiments
 from bot.answerers.funnel import answer_funnel
+from bot.answerers.metrics import answer_metric
 from bot.answerers.retention import answer_retention
 from bot.answerers.revenue import answer_revenue
 from bot.chart_workers import ChartRenderer, render_inline
@@ -31,6 +32,7 @@ from bot.render import blocks as bk
 from bot.render import charts, summary
 from bot.render import funnel as fn
 from bot.render import json_result as js
+from bot.render import metrics as mt
 from bot.render import text as tx
 
 
@@ -44,7 +46,9 @@ class Presentation:
     fallback: Callable[[Any], str]  # the notification / screen-reader text
     json: Callable[[Any], dict[str, Any]]  # ``ask --json``: every number shown
     chart: Callable[[Any, ChartRenderer], tuple[answers.Chart, ...]]  # ``charts.no_chart`` if none
-    restricted: bool  # shows a revenue-derived figure: only where the allowlists admit it
+    # Shows a revenue-derived figure: only where the allowlists admit it. A predicate on
+    # the answer when it depends on the data (a metric's ``meta.restricted`` in dbt).
+    restricted: bool | Callable[[Any], bool]
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,23 @@ KINDS: tuple[AnswerKind, ...] = (
         ),
         private=lambda question: True,
     ),
+    AnswerKind(
+        grammar.METRICS,
+        answer_metric,
+        (
+            # Restricted when any metric asked is (its ``meta.restricted`` in dbt).
+            Presentation(
+                answers.MetricAnswer, mt.metric_text, mt.metric_blocks, mt.metric_fallback,
+                mt.metric_json, charts.metric_answer_chart,
+                restricted=lambda answer: answer.report.restricted,
+            ),
+            Presentation(
+                answers.MetricCatalogAnswer, mt.catalog_text, mt.catalog_blocks,
+                mt.catalog_fallback, mt.catalog_json, charts.no_chart, restricted=False,
+            ),
+        ),
+        private=lambda question: question.listing is not None,  # lists are for the asker
+    ),
 )
 
 _BY_QUESTION: dict[type, AnswerKind] = {kind.spec.question_type: kind for kind in KINDS}
@@ -154,11 +175,14 @@ def presentation(answer: answers.Answer) -> Presentation:
 
 
 def is_restricted(answer: answers.Answer) -> bool:
-    """Does this answer show a revenue-derived figure? (Declared per answer type.)"""
-    return presentation(answer).restricted
+    """Does this answer show a revenue-derived figure? (Declared per answer type, or
+    decided by the answer type's predicate.)"""
+    restricted = presentation(answer).restricted
+    return restricted(answer) if callable(restricted) else restricted
 
 
 def restricted_answer_types() -> set[type]:
+    """Answer types that may show a revenue-derived figure (a predicate: some answers)."""
     return {t for t, p in _BY_ANSWER.items() if p.restricted}
 
 

@@ -20,8 +20,11 @@ from zoneinfo import ZoneInfo
 
 from bot import kinds
 from bot.answerers import AnswerContext
+from bot.answerers.metrics import SemanticSource
 from bot.answers import Answer, ErrorAnswer, Freshness, naive_utc_now
 from bot.chart_workers import ChartRenderer, render_inline
+from bot.core.metric_grammar import needs_vocabulary
+from bot.core.metric_questions import Vocabulary
 from bot.core.questions import ParseError, Question, parse_question
 from bot.warehouse.base import DataStatus, MartReader, WarehouseError
 
@@ -50,6 +53,7 @@ class KpiService:
         clock: Callable[[], datetime] = naive_utc_now,
         answer_slots: int = ANSWER_SLOTS,
         render: ChartRenderer = render_inline,
+        semantic: SemanticSource | None = None,
     ) -> None:
         self.reader = reader
         self.timezone = timezone
@@ -57,6 +61,8 @@ class KpiService:
         self.clock = clock  # naive UTC now; injectable for tests and the digest
         self._slots = threading.BoundedSemaphore(answer_slots)
         self.render = render  # in this thread, or in worker processes (bot.chart_workers)
+        # The metric grammar's vocabulary, loaded once on the first metric question.
+        self.semantic = semantic or SemanticSource(reader)
 
     def today(self) -> date:
         """Today in the reporting time zone: the as-of date of relative windows."""
@@ -83,10 +89,15 @@ class KpiService:
         return AnswerContext(self.reader, self.clock, self.today, self.stale_after_hours)
 
     def ask(self, text: str, as_of: date | None = None, *, charts: bool = True) -> Answer:
-        parsed = parse_question(text, as_of or self.today())
+        parsed = parse_question(text, as_of or self.today(), self.vocabulary_for(text))
         if isinstance(parsed, ParseError):
             return ErrorAnswer("parse", parsed.message, parsed.example)
         return self.answer(parsed, charts=charts)
+
+    def vocabulary_for(self, text: str) -> Vocabulary | None:
+        """The semantic layer's vocabulary if ``text`` may need it (other commands never
+        wait for MetricFlow to load)."""
+        return self.semantic.vocabulary() if needs_vocabulary(text) else None
 
     def answer(self, question: Question, *, charts: bool = True) -> Answer:
         """The answer; its charts drawn only with ``charts=True`` (the caller shows them)."""

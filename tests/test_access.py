@@ -150,3 +150,21 @@ def test_a_digest_channel_the_allowlists_refuse_stops_start_up() -> None:
         Settings.from_env({"KPI_ALLOWED_USERS": CFO, "KPI_DIGEST_CHANNELS": GENERAL})
     ok = Settings.from_env({"KPI_ALLOWED_CHANNELS": FINANCE, "KPI_DIGEST_CHANNELS": FINANCE})
     assert ok.digest_channels == (FINANCE,)
+
+
+def test_a_metric_answer_is_restricted_exactly_when_dbt_says_so(
+    slack: SlackDouble, built_db: Path
+) -> None:
+    """``restricted`` of a metric answer comes from the metrics' ``meta.restricted``:
+    revenue by country is held back in a channel the allowlist refuses, orders by
+    country is posted there."""
+    kpi = service_for(built_db)
+    assert kinds.is_restricted(kpi.ask("revenue by country last 30 days", charts=False))
+    assert not kinds.is_restricted(kpi.ask("orders by country last 30 days", charts=False))
+    with running_bot(slack, kpi, **SETTINGS["channel-allowlist"]) as bot:
+        refused = bot.send("revenue by country last 30 days", channel_id=GENERAL, user_id=INTERN)
+        assert MONEY not in bot.private_reply(refused).all_text
+        bot.ask("orders by country last 30 days", channel_id=GENERAL, user_id=INTERN)
+        posted = bot.channel_message(GENERAL)
+        assert "Orders by country" in posted.all_text and MONEY not in posted.all_text
+        assert bot.upload().filename == "orders_by_country.png"

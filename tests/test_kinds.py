@@ -21,7 +21,12 @@ from tests.test_slack_app import CLOCK
 AS_OF = date(2026, 11, 25)
 # One question per answer type the registry can produce (the grammar's own examples,
 # plus the experiment list). A new answer type needs an example here.
-EXAMPLES = [spec.example.removeprefix("/kpi ") for spec in questions.GRAMMAR] + ["ab"]
+# Metric answers: one restricted by dbt's meta (revenue), one not (orders).
+EXAMPLES = [spec.example.removeprefix("/kpi ") for spec in questions.GRAMMAR] + [
+    "ab",
+    "revenue by country last 30 days",
+    "orders by country last 30 days",
+]
 
 
 def test_every_question_type_has_exactly_one_kind() -> None:

@@ -49,10 +49,14 @@ __all__ = [
     "VariantBar",
     "build_experiment_figure",
     "build_funnel_figure",
+    "build_metric_bar_figure",
+    "build_metric_line_figure",
     "build_retention_figure",
     "build_revenue_figure",
     "experiment_chart",
     "funnel_chart",
+    "metric_bar_chart",
+    "metric_line_chart",
     "retention_heatmap",
     "revenue_chart",
     "to_png",
@@ -1120,3 +1124,150 @@ def funnel_chart(
 ) -> bytes:
     """PNG of :func:`build_funnel_figure`."""
     return to_png(build_funnel_figure(steps, series, title=title, subtitle=subtitle, unit=unit))
+
+
+# ---------------------------------------------------------------------------------
+# Metrics (the semantic layer): a line over the comparison window, a bar breakdown
+
+
+def _unit_formatter(unit: str, top: float) -> FuncFormatter:
+    """Axis ticks in the metric's unit: money, counts or percentages."""
+    if unit == "currency":
+        return _currency_formatter("$", top)
+    if unit == "ratio":
+        digits = 1 if top < 0.1 else 0
+        return FuncFormatter(lambda v, _p: f"{v * 100:.{digits}f}%")
+    return FuncFormatter(lambda v, _p: f"{v:,.0f}" if top >= 10 else f"{v:,.2g}")
+
+
+def _period_label(day: date, grain: str) -> str:
+    if grain == "month":
+        return f"{day:%b} {day.year}"
+    return f"{day:%b} {day.day}"
+
+
+def build_metric_line_figure(
+    periods: Sequence[date],
+    values: Sequence[float | None],
+    previous_values: Sequence[float | None],
+    *,
+    title: str,
+    unit: str,
+    grain: str,
+    axis_label: str,
+    current_label: str,
+    previous_label: str,
+    partial_first: bool = False,
+    partial_last: bool = False,
+) -> Figure:
+    """One metric per period (solid) over the comparison window's (dashed grey), aligned
+    by position: the first period of both windows shares an x position. Missing values
+    (a ratio over no rows) are gaps. Partial first/last periods are hollow markers and
+    named in a note."""
+    have = [v for v in (*values, *previous_values) if v is not None and math.isfinite(v)]
+    if not periods or not have:
+        return _empty_figure(title)
+    partial = [w for w, p in (("first", partial_first), ("last", partial_last)) if p]
+    verb, them = ("are", "them") if len(partial) == 2 else ("is", "it")
+    note = (
+        f"The {' and '.join(partial)} {grain} {verb} partial (the window cuts {them} short)."
+        if partial
+        else None
+    )
+    fig, _, _ = _new_figure(title, note=note)
+    ax = fig.add_subplot()
+    _style_axes(ax, grid_axis="y")
+    n = max(len(values), len(previous_values))
+
+    def ys(seq: Sequence[float | None]) -> list[float]:
+        return [math.nan if v is None else float(v) for v in seq]
+
+    if previous_values:
+        ax.plot(
+            range(len(previous_values)), ys(previous_values), color=GREY, linewidth=2.0,
+            linestyle=(0, (4, 2.5)), marker="o" if n <= 31 else "", markersize=4,
+            label=_escape_dollars(previous_label), gid="previous", zorder=2,
+        )  # fmt: skip
+    ax.plot(
+        range(len(values)), ys(values), color=BLUE, linewidth=2.8,
+        marker="o" if n <= 31 else "", markersize=5, label=_escape_dollars(current_label),
+        gid="current", zorder=3,
+    )  # fmt: skip
+    for index, flag in ((0, partial_first), (len(values) - 1, partial_last)):
+        if flag and values[index] is not None:
+            ax.plot([index], [values[index]], marker="o", markersize=9, markerfacecolor="white",
+                    markeredgecolor=BLUE, markeredgewidth=2, linestyle="", zorder=4,
+                    gid="partial")  # fmt: skip
+    top, bottom = max(have), min(0.0, min(have))
+    headroom = (top - bottom) * 0.14 if top > bottom else 1.0
+    ax.set_ylim(bottom, top + headroom)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.yaxis.set_major_formatter(_unit_formatter(unit, top + headroom))
+    pad = 0.4 if n <= 31 else n * 0.012
+    ax.set_xlim(-pad, n - 1 + pad)
+    step = max(1, math.ceil(n / MAX_XTICKS))
+    ticks = list(range(0, len(periods), step))
+    ax.set_xticks(ticks, [_period_label(periods[i], grain) for i in ticks])
+    ax.set_xlabel({"day": "Day", "week": "Week starting", "month": "Month"}.get(grain, grain),
+                  fontsize=LABEL_PT, color=INK)  # fmt: skip
+    ax.set_ylabel(axis_label, fontsize=LABEL_PT, color=INK)
+    legend = ax.legend(
+        loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False, fontsize=TICK_PT,
+        handlelength=2.6, borderaxespad=0.2, columnspacing=1.6,
+    )  # fmt: skip
+    for text in legend.get_texts():
+        text.set_color(INK)
+    return fig
+
+
+def metric_line_chart(
+    periods: Sequence[date],
+    values: Sequence[float | None],
+    previous_values: Sequence[float | None],
+    **options: Any,
+) -> bytes:
+    return to_png(build_metric_line_figure(periods, values, previous_values, **options))
+
+
+def build_metric_bar_figure(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    changes: Sequence[str],
+    *,
+    title: str,
+    unit: str,
+    axis_label: str,
+    muted: Sequence[bool] = (),
+) -> Figure:
+    """Horizontal bars, largest at the top, each labelled with its value's change
+    (``changes``, e.g. "+4.2 %"); ``muted`` bars (e.g. "All others") are grey."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not labels or not finite:
+        return _empty_figure(title)
+    fig, _, _ = _new_figure(title)
+    ax = fig.add_subplot()
+    _style_axes(ax, grid_axis="x")
+    y = list(range(len(labels)))[::-1]  # first row on top
+    widths = [0.0 if v is None or not math.isfinite(v) else float(v) for v in values]
+    colours = [GREY if (muted and muted[i]) else BLUE for i in range(len(labels))]
+    ax.barh(y, widths, color=colours, height=0.7, gid="bars")
+    top = max(max(widths), 0.0)
+    bottom = min(min(widths), 0.0)
+    span = (top - bottom) or 1.0
+    ax.set_xlim(bottom, top + span * 0.22)  # room for the change labels
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.xaxis.set_major_formatter(_unit_formatter(unit, top))
+    ax.set_yticks(y, [_middle_ellipsis(label, 22) for label in labels])
+    size = TICK_PT if len(labels) <= 12 else max(7.0, TICK_PT * 12 / len(labels))
+    ax.tick_params(axis="y", labelsize=size)
+    for yi, width, change in zip(y, widths, changes, strict=True):
+        ax.text(width + span * 0.01, yi, change, va="center", ha="left", fontsize=size * 0.9,
+                color=MUTED, parse_math=False)  # fmt: skip
+    ax.set_xlabel(axis_label, fontsize=LABEL_PT, color=INK)
+    return fig
+
+
+def metric_bar_chart(
+    labels: Sequence[str], values: Sequence[float | None], changes: Sequence[str], **options: Any
+) -> bytes:
+    return to_png(build_metric_bar_figure(labels, values, changes, **options))

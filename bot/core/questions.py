@@ -16,6 +16,8 @@ Grammar (case and extra spaces don't matter; a leading ``/kpi`` is ignored)::
     funnel for <experiment id>
     digest preview | subscribe | unsubscribe
     help [revenue | ab | retention | funnel | digest | windows] empty text is help too
+    <metric>[, …] [by <dim>] [where …] [window] [grain] [vs …] [top N]   bot.core.metric_grammar
+    metrics | dimensions <metric>                      the semantic layer's vocabulary
 
 Messages are Slack mrkdwn. User text is only ever echoed through ``echo`` (control
 characters dropped, backticks neutralised, cut to 80 characters, then
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+from bot.core.metric_questions import MetricQuestion, Vocabulary
 from bot.core.stats import ALPHA_MAX, ALPHA_MIN
 from bot.core.windows import (
     DateWindow,
@@ -99,6 +102,7 @@ Question = (
     | FunnelQuestion
     | HelpQuestion
     | DigestCommand
+    | MetricQuestion
 )
 
 DEFAULT_WINDOW = "last 7 days"
@@ -187,15 +191,18 @@ def echo(text: str, limit: int = ECHO_CHARS) -> str:
     return escape_mrkdwn(cleaned)
 
 
-def parse_question(text: str, as_of: date) -> Question | ParseError:
-    """Parse the text of a ``/kpi`` command; never raises."""
+def parse_question(
+    text: str, as_of: date, vocabulary: Vocabulary | None = None
+) -> Question | ParseError:
+    """Parse the text of a ``/kpi`` command; never raises. ``vocabulary``: the semantic
+    layer's metrics and dimensions (None: the metric grammar isn't available)."""
     try:
-        return _parse(text, as_of)
+        return _parse(text, as_of, vocabulary)
     except Exception:  # a reply, never a stack trace, even for a parser bug
         return ParseError(INTERNAL_ERROR, EXAMPLE_REVENUE)
 
 
-def _parse(text: str, as_of: date) -> Question | ParseError:
+def _parse(text: str, as_of: date, vocabulary: Vocabulary | None = None) -> Question | ParseError:
     if not isinstance(text, str):
         text = ""
     if isinstance(as_of, datetime):
@@ -211,6 +218,12 @@ def _parse(text: str, as_of: date) -> Question | ParseError:
         words = words[1:]
     if not words:
         return HelpQuestion(None)
+    # Imported here: the metric grammar builds on this module's ParseError and echo.
+    from bot.core.metric_grammar import route
+
+    routed = route(words, as_of, vocabulary)
+    if routed is not None:
+        return routed
     spec, args = COMMANDS.get(words[0].lower()), words[1:]
     if spec is None:
         return _unknown_command(words, as_of)
@@ -476,6 +489,13 @@ def _usage_lines(*lines: str) -> tuple[str, ...]:
     return lines
 
 
+def _metrics_listing(args: list[str], as_of: date) -> MetricQuestion | ParseError:
+    """``metrics`` alone (the metric grammar itself is ``bot.core.metric_grammar``)."""
+    if args:
+        return ParseError("`/kpi metrics` takes nothing after it.", "/kpi metrics")
+    return MetricQuestion(listing="metrics")
+
+
 REVENUE = QuestionSpec(
     "revenue",
     RevenueQuestion,
@@ -561,9 +581,35 @@ WINDOWS_TOPIC = HelpTopic(
     ),
 )
 
+METRICS = QuestionSpec(
+    "metrics",
+    MetricQuestion,
+    _metrics_listing,
+    aliases=("metric",),
+    usage=_usage_lines(
+        "*Metrics* — `/kpi METRIC[, METRIC…] [by DIMENSION] [where DIMENSION = VALUE | "
+        "!= VALUE | in (V1, V2)] [window] [daily | weekly | monthly] [vs previous | "
+        "vs last year] [top N]` (default: last 7 days, top 10)",
+        "   `/kpi orders by traffic_source last 30 days` · `/kpi aov where country = Brasil "
+        "mtd` · `/kpi revenue, orders, aov last month vs last year` · `/kpi sessions last 90 "
+        "days weekly` · `/kpi revenue by category where gender != F top 5`",
+        "   `/kpi metrics` lists every metric · `/kpi dimensions aov` lists one metric's "
+        "dimensions. Names as in dbt, any case, spaces or underscores.",
+    ),
+    example="/kpi metrics",
+)
+
 # The grammar: one entry per /kpi subcommand, in the order help lists them. A new kind of
 # question adds its spec here and its answer kind in ``bot.kinds`` (a test checks both).
-GRAMMAR: tuple[QuestionSpec, ...] = (REVENUE, EXPERIMENTS, RETENTION, FUNNEL, DIGEST, HELP)
+GRAMMAR: tuple[QuestionSpec, ...] = (
+    REVENUE,
+    EXPERIMENTS,
+    RETENTION,
+    FUNNEL,
+    DIGEST,
+    HELP,
+    METRICS,
+)
 HELP_ONLY_TOPICS: tuple[HelpTopic, ...] = (WINDOWS_TOPIC,)
 
 COMMANDS: dict[str, QuestionSpec] = {

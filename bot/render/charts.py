@@ -12,11 +12,12 @@ from datetime import date
 
 import pandas as pd
 
-from bot.answers import Chart, ExperimentAnswer, RetentionAnswer, RevenueAnswer
+from bot.answers import Chart, ExperimentAnswer, MetricAnswer, RetentionAnswer, RevenueAnswer
 from bot.chart_workers import ChartRenderer, render_inline
 from bot.core import charts
 from bot.core import format as fmt
 from bot.core.decision import DecisionKind
+from bot.core.metric_report import value_text
 from bot.core.revenue import RevenueReport
 from bot.core.stats import ExperimentResult, proportion_interval
 from bot.render.summary import DECISION_LABELS
@@ -124,3 +125,48 @@ def no_chart(answer: object, render: ChartRenderer = render_inline) -> tuple[Cha
 
 def _day_revenue(daily: pd.DataFrame) -> pd.DataFrame:
     return daily[["day", "revenue"]].reset_index(drop=True)
+
+
+def metric_answer_chart(
+    answer: MetricAnswer, render: ChartRenderer = render_inline
+) -> tuple[Chart, ...]:
+    """A breakdown's bars (first metric), or the first metric's line over the comparison
+    window; several metrics without a grain are a table only."""
+    report = answer.report
+    metric, total = report.metrics[0], report.totals[0]
+    shown = value_text(total.current, metric.unit)
+    if report.dimension is not None:
+        rows = report.rows
+        title = f"{metric.label} by {report.dimension.replace('_', ' ')}, {report.current.label}"
+        png = render(
+            charts.metric_bar_chart,
+            [f"{r.label} ({r.folded})" if r.folded else r.label for r in rows],
+            [r.figures[0].current for r in rows],
+            [fmt.pct(r.figures[0].delta_pct) for r in rows],
+            title=f"{title}: {shown} in all",
+            unit=metric.unit,
+            axis_label=metric.label,
+            muted=[bool(r.folded) for r in rows],
+        )
+        return (Chart(f"{metric.name}_by_{report.dimension}", title, png),)
+    if report.series is None:
+        return ()
+    s = report.series
+    versus = "last year" if answer.question.comparison == "last_year" else "previous"
+    change = fmt.pct(total.delta_pct)
+    title = f"{metric.label} {report.current.label}: {shown} ({change} vs {versus})"
+    png = render(
+        charts.metric_line_chart,
+        list(s.periods),
+        list(s.values[metric.name]),
+        list(s.previous_values[metric.name]),
+        title=title,
+        unit=metric.unit,
+        grain=s.grain,
+        axis_label=f"{metric.label} per {s.grain}",
+        current_label=fmt.date_range(report.current.start, report.current.end),
+        previous_label=fmt.date_range(report.previous.start, report.previous.end),
+        partial_first=s.partial_first,
+        partial_last=s.partial_last,
+    )
+    return (Chart(f"{metric.name}_{s.grain}", title, png),)

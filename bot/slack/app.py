@@ -98,7 +98,8 @@ def register(
 def run_command(ctx: CommandContext, text: str) -> None:
     """Parse and dispatch; a failure here becomes a private reply, never silence."""
     try:
-        question = parse_question(text, ctx.services.kpi.today())
+        kpi = ctx.services.kpi
+        question = parse_question(text, kpi.today(), kpi.vocabulary_for(text))
         if isinstance(question, ParseError):
             ctx.reply_private(ErrorAnswer("parse", question.message, question.example))
             return

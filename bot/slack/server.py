@@ -81,7 +81,10 @@ def build_services(settings: Settings) -> Services:
         workers = ChartWorkers(settings.chart_processes)
         workers.warm()  # the workers start while the app connects to Slack
         render = workers
-    return Services(settings=settings, kpi=KpiService.from_settings(settings, render))
+    kpi = KpiService.from_settings(settings, render)
+    # MetricFlow (~1.5 s of imports) loads in the background: start-up doesn't wait.
+    kpi.semantic.warm_in_background()
+    return Services(settings=settings, kpi=kpi)
 
 
 def wsgi_app(
