@@ -78,6 +78,12 @@ class RevenueReport:
     last_year: Comparison | None
     notes: tuple[str, ...]  # coverage caveats, in plain words
 
+    @property
+    def primary(self) -> Comparison:
+        """The comparison the question asked for: last year when asked, else the previous
+        period. Headlines, charts and key figures follow it; the other is a side line."""
+        return self.last_year if self.last_year is not None else self.previous
+
 
 def summarize_window(
     daily: pd.DataFrame, window: DateWindow, first_day: date | None, last_day: date | None

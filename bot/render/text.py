@@ -19,7 +19,7 @@ from bot.render import summary
 
 def revenue_text(answer: RevenueAnswer) -> list[str]:
     lines = [summary.revenue_headline(answer), ""]
-    return lines + [f"  {label:<22} {value}" for label, value in summary.revenue_fields(answer)]
+    return lines + [f"  {label:<23} {value}" for label, value in summary.revenue_fields(answer)]
 
 
 def experiment_text(answer: ExperimentAnswer) -> list[str]:
