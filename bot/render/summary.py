@@ -64,7 +64,7 @@ def _comparison_line(comparison: Comparison) -> str:
     if not base.has_data:
         return f"{_range(base)}: no data"
     return (
-        f"{_range(base)}: {fmt.money(base.revenue)} · {fmt.count(base.orders)} orders · "
+        f"{_range(base)}: {fmt.money(base.revenue)} · {fmt.plural(base.orders, 'order')} · "
         f"AOV {fmt.money(base.aov)}"
     )
 
@@ -244,9 +244,11 @@ def retention_lines(answer: RetentionAnswer) -> list[str]:
     report = answer.report
     lines = [
         f"Week-1 retention: *{fmt.rate(report.week1.rate)}* "
-        f"(pooled over {report.week1.cohorts} cohorts, {fmt.count(report.week1.users)} users)",
+        f"(pooled over {fmt.plural(report.week1.cohorts, 'cohort')}, "
+        f"{fmt.plural(report.week1.users, 'user')})",
         f"Week-4 retention: *{fmt.rate(report.week4.rate)}* "
-        f"(pooled over {report.week4.cohorts} cohorts, {fmt.count(report.week4.users)} users)",
+        f"(pooled over {fmt.plural(report.week4.cohorts, 'cohort')}, "
+        f"{fmt.plural(report.week4.users, 'user')})",
     ]
     trend = report.trend
     if trend is not None:
