@@ -58,7 +58,7 @@ they drown in the noise.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -266,19 +266,34 @@ def default_end() -> date:
 
 
 def generate(
-    db_path: Path, users: int = 100_000, seed: int = 42, end: date | None = None
+    db_path: Path,
+    users: int = 100_000,
+    seed: int = 42,
+    end: date | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, int]:
-    """Write the demo raw tables into schema ``thelook`` of ``db_path``; return row counts."""
+    """Write the demo raw tables into schema ``thelook`` of ``db_path``; return row counts.
+
+    ``progress`` is told, in plain words, what is being done (table by table, with row
+    counts): the terminal edge shows it (``bot.progress``).
+    """
     if users < 1:
         raise ValueError("users must be at least 1")
     if seed < 0:
         raise ValueError("seed must be a non-negative integer")
+    report = progress or _quiet
     end = end or default_end()
+    report(f"simulating {users:,} users")
     tables = _simulate(np.random.default_rng(seed), users, end)
-    _write(Path(db_path), tables, seed)
+    _write(Path(db_path), tables, seed, report)
+    report("adding the planned experiments")
     counts = {name: tables[name].num_rows for name in TABLES}
     counts["experiment_assignments"] += _add_planned_experiments(Path(db_path), seed, end)
     return counts
+
+
+def _quiet(status: str) -> None:
+    """No progress wanted."""
 
 
 # --------------------------------------------------------------------------- simulation
@@ -758,7 +773,12 @@ def _select_sql(seed: int) -> dict[str, str]:
     }
 
 
-def _write(db_path: Path, tables: dict[str, pa.Table], seed: int) -> None:
+WRITE_CHUNK_ROWS = 250_000  # events (2.5M rows at 100k users) go in ~10 steps, reported
+
+
+def _write(
+    db_path: Path, tables: dict[str, pa.Table], seed: int, report: Callable[[str], None]
+) -> None:
     statements = _select_sql(seed)
     con = duckdb.connect(str(db_path))
     try:
@@ -768,10 +788,18 @@ def _write(db_path: Path, tables: dict[str, pa.Table], seed: int) -> None:
         con.execute("set preserve_insertion_order = true")
         con.execute("begin transaction")
         con.execute("create schema if not exists thelook")
-        for name in TABLES:  # users first: orders take the user's gender from it
-            con.register("src", tables[name])
-            con.execute(f"create or replace table thelook.{name} as {statements[name]}")
-            con.unregister("src")
+        for i, name in enumerate(TABLES, start=1):  # users first: orders read its gender
+            table, rows = tables[name], tables[name].num_rows
+            # In chunks, appended in order (each select is row by row, so the table is
+            # the same), only so that progress can say how far the writing is.
+            for offset in range(0, max(rows, 1), WRITE_CHUNK_ROWS):
+                report(f"writing {name} ({i}/{len(TABLES)} tables): {offset:,} of {rows:,} rows")
+                con.register("src", table.slice(offset, WRITE_CHUNK_ROWS))
+                into = f"create or replace table thelook.{name} as"
+                if offset:
+                    into = f"insert into thelook.{name}"
+                con.execute(f"{into} {statements[name]}")
+                con.unregister("src")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
