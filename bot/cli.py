@@ -183,7 +183,7 @@ def _generate_into(
     from bot.demo_data import generate
 
     db.parent.mkdir(parents=True, exist_ok=True)
-    progress.start(f"Generating demo data ({users:,} users) into {db}")
+    progress.start("Generating demo data", f" ({users:,} users) into {db}")
     try:
         seeded = {} if seed is None else {"seed": seed}  # None: the generator's default
         counts = generate(db, users=users, end=end, progress=progress.status, **seeded)

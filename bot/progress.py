@@ -46,11 +46,12 @@ class Progress:
         self._started = 0.0
         self._last_shown = float("-inf")
 
-    def start(self, task: str) -> None:
+    def start(self, task: str, detail: str = "") -> None:
+        """Begin ``task`` (the prefix of its lines); ``detail`` is said once, here."""
         with self._lock:
             self._task, self._started = task, self.clock()
             self._last_shown = float("-inf")
-            self._show(f"{task} …", final=not self.tty)
+            self._show(f"{task}{detail} …", final=not self.tty)
 
     def status(self, text: str) -> None:
         """The task's state now, e.g. ``dbt build: 14/27 models``."""

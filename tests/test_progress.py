@@ -148,7 +148,8 @@ def test_generate_reports_tables_and_rows(tmp_path: Path, capsys) -> None:
     assert captured.out.startswith(f"Wrote demo data to {db}: users 300, ")
     lines = captured.err.splitlines()
     assert lines[0] == f"Generating demo data (300 users) into {db} …"
-    assert re.fullmatch(r"Generating demo data .*: [\d,]+ rows in 5 tables \(\d+ s\)", lines[-1])
+    assert lines[1] == "Generating demo data: simulating 300 users (0 s)"
+    assert re.fullmatch(r"Generating demo data: [\d,]+ rows in 5 tables \(\d+ s\)", lines[-1])
 
 
 def test_ask_json_prints_only_json(built_db: Path, tmp_path: Path, monkeypatch, capsys) -> None:
