@@ -164,3 +164,13 @@ def test_the_chart_keeps_the_previous_period_when_not_asked(service: KpiService)
     assert drawn_days(args[1])[0] == date(2026, 9, 1)
     assert kwargs["previous_label"] == "Sep 01 – Sep 30, 2026"
     assert chart.title.endswith("vs previous)")
+
+
+def test_a_one_day_month_to_date_keeps_its_calendar_date(service: KpiService) -> None:
+    # On Nov 2 `mtd` is Nov 1 alone: a month-to-date window compares the same dates.
+    answer = service.ask("revenue mtd vs last year", as_of=date(2026, 11, 2), charts=False)
+    assert isinstance(answer, RevenueAnswer)
+    assert answer.report.last_year.baseline.window.start == date(2025, 11, 1)
+    headline = kinds.render_text(answer).splitlines()[0]
+    assert "same weekday" not in headline and "vs last year (" in headline
+    assert "Last year" in block_fields(kinds.answer_blocks(answer))

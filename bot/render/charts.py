@@ -27,8 +27,7 @@ def revenue_answer_chart(
     report = answer.report
     against = "previous"
     if report.last_year is not None:  # asked vs last year: last year's days are dashed
-        one_day = report.last_year.baseline.window.days == 1
-        against = "same weekday last year" if one_day else "last year"
+        against = "same weekday last year" if report.one_weekday_last_year else "last year"
     title = (
         f"Revenue {report.current.window.label}: {fmt.money(report.current.revenue)} "
         f"({fmt.pct(report.primary.revenue.delta_pct)} vs {against})"

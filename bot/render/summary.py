@@ -45,7 +45,7 @@ def revenue_baseline_name(report: RevenueReport) -> str:
     if report.last_year is None:
         return "previous period"
     base = report.last_year.baseline.window
-    if base.days == 1:
+    if report.one_weekday_last_year:
         return f"the same weekday last year ({fmt.date_range(base.start, base.end, weekday=True)})"
     return f"last year ({fmt.date_range(base.start, base.end)})"
 
@@ -89,7 +89,7 @@ def revenue_fields(answer: RevenueAnswer) -> list[tuple[str, str]]:
         fields = _key_figures(cur, prev)
         fields.append(("Previous period", _comparison_line(prev)))
     else:
-        same = "Same weekday last year" if year.baseline.window.days == 1 else "Last year"
+        same = "Same weekday last year" if report.one_weekday_last_year else "Last year"
         fields = _key_figures(cur, year)
         fields.append((same, _comparison_line(year)))
         fields.append(("Previous period", _comparison_line(prev)))
