@@ -773,9 +773,6 @@ def _select_sql(seed: int) -> dict[str, str]:
     }
 
 
-WRITE_CHUNK_ROWS = 250_000  # events (2.5M rows at 100k users) go in ~10 steps, reported
-
-
 def _write(
     db_path: Path, tables: dict[str, pa.Table], seed: int, report: Callable[[str], None]
 ) -> None:
@@ -789,17 +786,11 @@ def _write(
         con.execute("begin transaction")
         con.execute("create schema if not exists thelook")
         for i, name in enumerate(TABLES, start=1):  # users first: orders read its gender
-            table, rows = tables[name], tables[name].num_rows
-            # In chunks, appended in order (each select is row by row, so the table is
-            # the same), only so that progress can say how far the writing is.
-            for offset in range(0, max(rows, 1), WRITE_CHUNK_ROWS):
-                report(f"writing {name} ({i}/{len(TABLES)} tables): {offset:,} of {rows:,} rows")
-                con.register("src", table.slice(offset, WRITE_CHUNK_ROWS))
-                into = f"create or replace table thelook.{name} as"
-                if offset:
-                    into = f"insert into thelook.{name}"
-                con.execute(f"{into} {statements[name]}")
-                con.unregister("src")
+            # One statement per table: written in chunks, events took twice as long.
+            report(f"writing {name} ({i}/{len(TABLES)} tables, {tables[name].num_rows:,} rows)")
+            con.register("src", tables[name])
+            con.execute(f"create or replace table thelook.{name} as {statements[name]}")
+            con.unregister("src")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

@@ -80,27 +80,25 @@ def test_same_seed_gives_identical_tables(small, tmp_path: Path) -> None:
         assert first[table] == second[table], table
 
 
-def test_progress_names_each_table_and_chunks_change_nothing(
-    small, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Written in small chunks (so progress can count rows), the tables are the same, in
-    the same order; progress says which table, how far, with row counts."""
-    import bot.demo_data
-
-    monkeypatch.setattr(bot.demo_data, "WRITE_CHUNK_ROWS", 10_000)
+def test_progress_names_each_table_with_its_rows(small, tmp_path: Path) -> None:
     statuses: list[str] = []
-    chunked = tmp_path / "chunked.duckdb"
-    counts = generate(chunked, users=SMALL, seed=SEED, end=END, progress=statuses.append)
-    assert counts == small[1]
-    assert _dump(chunked) == _dump(small[0])
-    assert statuses[0] == f"simulating {SMALL:,} users"
-    events = counts["events"]
-    assert events > 30_000  # several chunks
-    assert f"writing events (4/5 tables): 0 of {events:,} rows" in statuses
-    assert f"writing events (4/5 tables): 30,000 of {events:,} rows" in statuses
-    for i, table in enumerate(TABLES, start=1):
-        assert any(s.startswith(f"writing {table} ({i}/5 tables): 0 of ") for s in statuses)
-    assert statuses[-1] == "adding the planned experiments"
+    again = tmp_path / "again.duckdb"
+    counts = generate(again, users=SMALL, seed=SEED, end=END, progress=statuses.append)
+    assert counts == small[1]  # reporting changes nothing
+    planned = _one(
+        duckdb.connect(str(again), read_only=True),
+        "select count(*) from thelook.experiment_assignments "
+        "where experiment_id in ('checkout_cautious_rollout', 'bundle_discount')",
+    )
+    written = dict(counts, experiment_assignments=counts["experiment_assignments"] - planned)
+    assert statuses == [
+        f"simulating {SMALL:,} users",
+        *(
+            f"writing {table} ({i}/5 tables, {written[table]:,} rows)"
+            for i, table in enumerate(TABLES, start=1)
+        ),
+        "adding the planned experiments",
+    ]
 
 
 def test_different_seed_gives_different_data(small, tmp_path: Path) -> None:

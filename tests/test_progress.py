@@ -7,6 +7,7 @@ import io
 import json
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,7 @@ def test_plain_lines_when_not_a_tty_at_most_one_every_5_s() -> None:
 
 def test_on_a_tty_one_line_is_redrawn_in_place() -> None:
     out, clock = io.StringIO(), FakeClock()
-    progress = Progress(out, tty=True, clock=clock)
+    progress = Progress(out, tty=True, clock=clock, tick_s=0)
     progress.start("Generating")
     clock.now += 1
     progress.status("writing events")
@@ -56,6 +57,21 @@ def test_on_a_tty_one_line_is_redrawn_in_place() -> None:
         "\r\x1b[KGenerating: writing events (1 s)"
         "\r\x1b[KGenerating: done (2 s)\n"
     )
+
+
+def test_on_a_tty_the_elapsed_time_keeps_moving_during_a_long_step() -> None:
+    out, clock = io.StringIO(), FakeClock()
+    progress = Progress(out, tty=True, clock=clock, tick_s=0.01)
+    progress.start("Generating")
+    progress.status("writing events")
+    clock.now += 7
+    deadline = time.monotonic() + 5
+    while "writing events (7 s)" not in out.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    progress.done("done")
+    assert "\r\x1b[KGenerating: writing events (7 s)" in out.getvalue()
+    assert out.getvalue().endswith("\r\x1b[KGenerating: done (7 s)\n")
+    assert progress._ticker is None  # stopped with the task
 
 
 def test_no_stream_reports_nothing() -> None:
@@ -149,6 +165,8 @@ def test_generate_reports_tables_and_rows(tmp_path: Path, capsys) -> None:
     lines = captured.err.splitlines()
     assert lines[0] == f"Generating demo data (300 users) into {db} …"
     assert lines[1] == "Generating demo data: simulating 300 users (0 s)"
+    # Plain lines at most every 5 s: the table lines are shown when the run is that slow;
+    # what generate reports is checked in tests/test_demo_data.py.
     assert re.fullmatch(r"Generating demo data: [\d,]+ rows in 5 tables \(\d+ s\)", lines[-1])
 
 
