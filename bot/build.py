@@ -19,7 +19,9 @@ dbt runs in a subprocess (``python -m dbt.cli.main``), not in-process via ``dbtR
 dbt keeps process-global state (flags, adapter registry, logging handlers, an open DuckDB
 connection) and is not safe to run twice at once in one process, while a child process is
 isolated, can be stopped on timeout, and gives the bot process back all its memory. The
-price is ~2 s of interpreter start-up per build.
+price is ~2 s of interpreter start-up per build. Its progress comes from its structured
+log (``--log-format json``, one event per line, read as it is written): the same events
+``dbtRunner(callbacks=…)`` would deliver, counted into ``DbtProgress``.
 """
 
 from __future__ import annotations
@@ -27,14 +29,16 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -80,6 +84,64 @@ class BuildError(Exception):
         self.failed_nodes = failed_nodes
 
 
+# dbt's resource types as counted in progress: data and unit tests are both "tests".
+_KINDS = {"model": "model", "seed": "seed", "snapshot": "snapshot", "test": "test",
+          "unit_test": "test"}  # fmt: skip
+_FOUND = re.compile(r"(\d+) (model|seed|snapshot|data test|unit test)s?\b")
+_FOUND_KINDS = {"data test": "test", "unit test": "test"}
+_NODE_DONE_EVENTS = ("Result", "SkippingDetails")  # LogModelResult, LogTestResult, …
+
+
+@dataclass
+class DbtProgress:
+    """How far a ``dbt build`` is, from its log events: ``feed`` each JSON line."""
+
+    stage: str = "starting dbt"  # → "parsing the project" → "running" (→ "finished")
+    totals: dict[str, int] = field(default_factory=dict)  # by kind, from "Found …"
+    done: dict[str, int] = field(default_factory=dict)  # by kind, nodes finished
+    failed: int = 0
+
+    def feed(self, line: str) -> bool:
+        """Count one log line; True when it changed what there is to show."""
+        try:
+            event = json.loads(line)
+            name, data = event["info"]["name"], event.get("data", {})
+        except (ValueError, KeyError, TypeError):
+            return False  # not an event (a warning printed by a library, …)
+        if name == "MainReportVersion":
+            self.stage = "parsing the project"
+        elif name == "FoundStats":
+            self.stage = "running"
+            for count, kind in _FOUND.findall(str(data.get("stat_line", ""))):
+                key = _FOUND_KINDS.get(kind, kind)
+                self.totals[key] = self.totals.get(key, 0) + int(count)
+        elif name.endswith(_NODE_DONE_EVENTS) and isinstance(data.get("node_info"), dict):
+            kind = _KINDS.get(data["node_info"].get("resource_type", ""))
+            if kind is None:
+                return False
+            self.done[kind] = self.done.get(kind, 0) + 1
+            if str(data.get("status", "")).lower() in _FAILED_STATUSES:
+                self.failed += 1
+        elif name == "EndOfRunSummary":
+            self.stage = "finished"
+        else:
+            return False
+        return True
+
+    def describe(self) -> str:
+        """``dbt build: 14/14 models, 1/1 seed, 52/103 tests``."""
+        if self.stage in ("starting dbt", "parsing the project"):
+            return f"dbt build: {self.stage}"
+        parts = []
+        for kind in ("model", "seed", "snapshot", "test"):
+            total, done = self.totals.get(kind, 0), self.done.get(kind, 0)
+            if total or done:
+                noun = kind if total == 1 else f"{kind}s"
+                parts.append(f"{done}/{total} {noun}")
+        failed = f", {self.failed} failed" if self.failed else ""
+        return "dbt build: " + (", ".join(parts) or "nothing to run") + failed
+
+
 @dataclass(frozen=True)
 class BuildResult:
     db_path: Path
@@ -96,12 +158,15 @@ def build(
     project_dir: Path | None = None,
     threads: int | None = None,
     timeout_s: float | None = 3600.0,
+    progress: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Run ``dbt build`` on a copy of ``db_path`` and swap the copy in atomically.
 
-    ``threads`` overrides the profile's thread count (None keeps it). On any failure a
-    ``BuildError`` is raised and ``db_path`` is untouched.
+    ``threads`` overrides the profile's thread count (None keeps it). ``progress`` is
+    told in plain words how far the build is (``DbtProgress.describe``). On any failure
+    a ``BuildError`` is raised and ``db_path`` is untouched.
     """
+    report = progress or _quiet
     db_path = Path(db_path).absolute()
     project_dir = Path(project_dir or DEFAULT_PROJECT_DIR).absolute()
     if not db_path.is_file():
@@ -118,9 +183,11 @@ def build(
     try:
         with _build_dir(db_path) as work:
             copy = work / db_path.name  # same name: the catalog dbt-duckdb writes into views
+            report("copying the warehouse file")
             shutil.copyfile(db_path, copy)
             _check_raw_tables(copy)
-            counts = _run_dbt(copy, work, project_dir, threads, timeout_s)
+            counts = _run_dbt(copy, work, project_dir, threads, timeout_s, report)
+            report("checking the built copy and swapping it in")
             _finalise(copy)
             os.replace(copy, db_path)
             _fsync_dir(db_path.parent)
@@ -136,6 +203,10 @@ def build(
         tests=counts.get("test", 0),
         unit_tests=counts.get("unit_test", 0),
     )
+
+
+def _quiet(status: str) -> None:
+    """No progress wanted."""
 
 
 def _refuse_open_writer(db_path: Path) -> None:
@@ -202,7 +273,12 @@ def _check_raw_tables(copy: Path) -> None:
 
 
 def _run_dbt(
-    copy: Path, work: Path, project_dir: Path, threads: int | None, timeout_s: float | None
+    copy: Path,
+    work: Path,
+    project_dir: Path,
+    threads: int | None,
+    timeout_s: float | None,
+    report: Callable[[str], None],
 ) -> dict[str, int]:
     target_path, log_path = work / "target", work / "logs"
     command = [
@@ -220,6 +296,9 @@ def _run_dbt(
         str(target_path),
         "--log-path",
         str(log_path),
+        "--log-format",
+        "json",  # one event per line on stdout: progress, and the text of any failure
+        "--no-use-colors",
     ]
     if threads is not None:
         command += ["--threads", str(threads)]
@@ -229,31 +308,76 @@ def _run_dbt(
         "DBT_PROFILES_DIR": str(project_dir),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    try:
-        proc = subprocess.run(
-            command,
-            cwd=project_dir,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise BuildError(f"dbt build took longer than {timeout_s:g} s and was stopped.") from None
+    tracker = DbtProgress()
+    report(tracker.describe())
 
+    def on_line(line: str) -> None:
+        if tracker.feed(line):
+            report(tracker.describe())
+
+    returncode, output = _run_streaming(command, project_dir, env, timeout_s, on_line)
     results = _read_run_results(target_path / "run_results.json")
     failed = tuple(
         r["unique_id"] for r in results if str(r.get("status", "")).lower() in _FAILED_STATUSES
     )
-    if proc.returncode != 0 or failed:
-        raise BuildError(_failure_message(proc, results, failed), failed_nodes=failed)
+    if returncode != 0 or failed:
+        raise BuildError(_failure_message(returncode, output, results, failed), failed)
 
     counts: dict[str, int] = {}
     for r in results:
         kind = r["unique_id"].split(".", 1)[0]
         counts[kind] = counts.get(kind, 0) + 1
     return counts
+
+
+def _run_streaming(
+    command: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    timeout_s: float | None,
+    on_line: Callable[[str], None],
+) -> tuple[int, str]:
+    """Run ``command``, handing each output line to ``on_line`` as it comes; returns the
+    exit code and the output as text (each JSON event's message)."""
+    proc = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # one stream: a reader thread, no pipe left to fill
+        text=True,
+        bufsize=1,
+    )
+    text: list[str] = []
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            text.append(_message_of(line))
+            try:
+                on_line(line)
+            except Exception:  # progress is a nicety: it never stops a build
+                log.debug("progress callback failed", exc_info=True)
+
+    reader = threading.Thread(target=pump, name="dbt-output", daemon=True)
+    reader.start()
+    try:
+        returncode = proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        reader.join(timeout=5)
+        raise BuildError(f"dbt build took longer than {timeout_s:g} s and was stopped.") from None
+    reader.join()
+    return returncode, "".join(text)
+
+
+def _message_of(line: str) -> str:
+    """A JSON log event's message (what dbt would have printed), or the line as is."""
+    try:
+        return str(json.loads(line)["info"]["msg"]).rstrip("\n") + "\n"
+    except (ValueError, KeyError, TypeError):
+        return line
 
 
 def _read_run_results(path: Path) -> list[dict]:
@@ -264,7 +388,7 @@ def _read_run_results(path: Path) -> list[dict]:
 
 
 def _failure_message(
-    proc: subprocess.CompletedProcess[str], results: list[dict], failed: tuple[str, ...]
+    returncode: int, output: str, results: list[dict], failed: tuple[str, ...]
 ) -> str:
     if failed:
         lines = [f"dbt build failed on {len(failed)} node(s): {', '.join(failed)}"]
@@ -274,9 +398,9 @@ def _failure_message(
                 lines.append(f"  {r['unique_id']}: {first_line[:300]}")
         return "\n".join(lines)
     # No per-node result: dbt failed before running nodes (parse/compile/profile error).
-    output = (proc.stdout + proc.stderr).strip()
+    output = output.strip()
     tail = output[-_OUTPUT_TAIL_CHARS:] if output else "(no output)"
-    return f"dbt build failed (exit code {proc.returncode}):\n{tail}"
+    return f"dbt build failed (exit code {returncode}):\n{tail}"
 
 
 def _finalise(copy: Path) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from bot.progress import Progress
 from bot.settings import Settings, SettingsError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -180,33 +181,62 @@ def _db(args: argparse.Namespace, settings: Settings) -> Path:
     return args.db or settings.duckdb_path
 
 
+def _progress() -> Progress:
+    """Progress of long work goes to stderr: stdout keeps only the results."""
+    return Progress(sys.stderr)
+
+
 def _generate(args: argparse.Namespace, settings: Settings) -> int:
-    import duckdb
-
-    from bot.demo_data import generate
-
     db = _db(args, settings)
-    db.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        counts = generate(db, users=args.users, seed=args.seed, end=args.end)
-    except duckdb.Error as err:  # e.g. another process holds the file's write lock
-        print(f"error: could not write demo data to {db}: {err}", file=sys.stderr)
+    counts = _generate_into(db, args.users, args.seed, args.end, _progress())
+    if counts is None:
         return EXIT_FAILED
     print(f"Wrote demo data to {db}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     return EXIT_OK
 
 
-def _build(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.build import BuildError, build
+def _generate_into(
+    db: Path, users: int, seed: int | None, end: date | None, progress: Progress
+) -> dict[str, int] | None:
+    """Generate with progress shown; None (after saying why) when the file can't be written."""
+    import duckdb
 
-    db = _db(args, settings)
+    from bot.demo_data import generate
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    progress.start("Generating demo data", f" ({users:,} users) into {db}")
     try:
-        build(db)
-    except BuildError as err:
-        print(f"error: {err}", file=sys.stderr)
+        seeded = {} if seed is None else {"seed": seed}  # None: the generator's default
+        counts = generate(db, users=users, end=end, progress=progress.status, **seeded)
+    except duckdb.Error as err:  # e.g. another process holds the file's write lock
+        progress.done("failed")
+        print(f"error: could not write demo data to {db}: {err}", file=sys.stderr)
+        return None
+    progress.done(f"{sum(counts.values()):,} rows in {len(counts)} tables")
+    return counts
+
+
+def _build(args: argparse.Namespace, settings: Settings) -> int:
+    db = _db(args, settings)
+    if not _build_with_progress(db, _progress()):
         return EXIT_FAILED
     print(f"Built the marts into {db}")
     return EXIT_OK
+
+
+def _build_with_progress(db: Path, progress: Progress) -> bool:
+    """``bot.build.build`` with its progress shown; False (after saying why) on failure."""
+    from bot.build import BuildError, build
+
+    progress.start("Building the dbt marts")
+    try:
+        result = build(db, progress=progress.status)
+    except BuildError as err:
+        progress.done("failed")
+        print(f"error: {err}", file=sys.stderr)
+        return False
+    progress.done(f"{result.models} models, {result.tests + result.unit_tests} tests passed")
+    return True
 
 
 def _service(settings: Settings, db: Path | None = None):
@@ -253,20 +283,14 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.answers import ErrorAnswer, ExperimentListAnswer
-    from bot.build import BuildError, build
-    from bot.demo_data import generate
     from bot.kinds import render_text
 
     db = _db(args, settings)
-    if args.fresh or not db.exists():
-        db.parent.mkdir(parents=True, exist_ok=True)
-        print(f"Generating demo data ({args.users:,} users) into {db} …", flush=True)
-        generate(db, users=args.users, end=args.end)
-    print("Building the dbt marts (dbt build) …", flush=True)
-    try:
-        build(db)
-    except BuildError as err:
-        print(f"error: {err}", file=sys.stderr)
+    progress = _progress()
+    fresh = args.fresh or not db.exists()
+    if fresh and _generate_into(db, args.users, None, args.end, progress) is None:
+        return EXIT_FAILED
+    if not _build_with_progress(db, progress):
         return EXIT_FAILED
     service = _service(settings, db)
     questions = list(DEMO_QUESTIONS)

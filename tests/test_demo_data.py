@@ -80,6 +80,27 @@ def test_same_seed_gives_identical_tables(small, tmp_path: Path) -> None:
         assert first[table] == second[table], table
 
 
+def test_progress_names_each_table_with_its_rows(small, tmp_path: Path) -> None:
+    statuses: list[str] = []
+    again = tmp_path / "again.duckdb"
+    counts = generate(again, users=SMALL, seed=SEED, end=END, progress=statuses.append)
+    assert counts == small[1]  # reporting changes nothing
+    planned = _one(
+        duckdb.connect(str(again), read_only=True),
+        "select count(*) from thelook.experiment_assignments "
+        "where experiment_id in ('checkout_cautious_rollout', 'bundle_discount')",
+    )
+    written = dict(counts, experiment_assignments=counts["experiment_assignments"] - planned)
+    assert statuses == [
+        f"simulating {SMALL:,} users",
+        *(
+            f"writing {table} ({i}/5 tables, {written[table]:,} rows)"
+            for i, table in enumerate(TABLES, start=1)
+        ),
+        "adding the planned experiments",
+    ]
+
+
 def test_different_seed_gives_different_data(small, tmp_path: Path) -> None:
     other = tmp_path / "other.duckdb"
     _gen(other, seed=SEED + 1)

@@ -97,10 +97,11 @@ def test_cli_and_slash_command_carry_the_same_figures(
     # What people read in Slack shows the terminal's numbers.
     if terminal["kind"] == "revenue":
         current, previous = terminal["current"], terminal["previous"]
+        asked = terminal[terminal["compared_with"]]  # the headline's comparison
         fields = fields_of(message)
         assert fields["Revenue"].startswith(fmt.money(current["revenue"]))
         assert fields["Orders"].startswith(fmt.count(current["orders"]))
-        assert fmt.pct(previous["revenue"]["delta_pct"]) in message.text
+        assert fmt.pct(asked["revenue"]["delta_pct"]) in message.text
         assert fmt.money(previous["window"]["revenue"]) in fields["Previous period"]
     elif terminal["kind"] == "experiment":
         assert escape_mrkdwn(terminal["verdict"]) in message.all_text

@@ -71,3 +71,36 @@ def test_plurals() -> None:
     assert fmt.plural(1, "user") == "1 user"
     assert fmt.plural(2, "user") == "2 users"
     assert fmt.plural(1234, "user") == "1,234 users"
+
+
+def test_one_order_one_cohort_one_user_are_singular() -> None:
+    from bot.answers import ExperimentListAnswer, RevenueAnswer
+    from bot.core.questions import RevenueQuestion
+    from bot.core.revenue import revenue_report
+    from bot.core.windows import DateWindow, previous_window
+    from bot.digest.blocks import _baseline_line, _experiment_line
+    from bot.digest.content import ExperimentLine
+    from bot.render import blocks
+
+    day = date(2026, 11, 24)
+    current = DateWindow(day, day, "yesterday")
+    previous = previous_window(current)
+    daily = pd.DataFrame(
+        {"day": [previous.start, day], "orders": [1, 3], "revenue": [40.0, 90.0]}
+    )
+    report = revenue_report(daily, current, previous, None, previous.start, day)
+    fresh = Freshness(datetime(2026, 11, 25), datetime(2026, 11, 25, 6), 36)
+    text = kinds.render_text(RevenueAnswer(RevenueQuestion(current, previous), report, fresh))
+    assert "$40.00 · 1 order · AOV" in text
+    assert "1 orders" not in text
+    assert _baseline_line(report.previous).startswith("$40.00 · 1 order · AOV")
+
+    line = ExperimentLine("solo", "not_testable", "too few users", 1, False, None)
+    assert "(1 user)" in _experiment_line(line)
+
+    # Two cohorts shown: week-1 and week-4 are each pooled over one complete cohort.
+    retention = kinds.render_text(answer(mart_rows(2), 2))
+    assert "pooled over 1 cohort, " in retention and "1 cohorts" not in retention
+
+    listing = ExperimentListAnswer((object(),), fresh)  # type: ignore[arg-type]
+    assert blocks.experiment_list_fallback(listing) == "1 experiment"

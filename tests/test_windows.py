@@ -326,7 +326,14 @@ def test_previous_window(phrase: str, as_of: date, start: str, end: str, label: 
 LAST_YEAR = [
     # phrase, as_of, start, end, label
     ("last 30 days", WED, "2024-09-15", "2024-10-14", "last 30 days, a year earlier"),
-    ("yesterday", d("2024-03-01"), "2023-02-28", "2023-02-28", "yesterday, a year earlier"),
+    # one day: the same weekday 364 days back (Thu Feb 29, 2024 → Thu Mar 2, 2023)
+    (
+        "yesterday",
+        d("2024-03-01"),
+        "2023-03-02",
+        "2023-03-02",
+        "yesterday, same weekday a year earlier",
+    ),
     (
         "2024-02-28..2024-03-01",
         WED,
@@ -368,10 +375,18 @@ def test_same_window_last_year(phrase: str, as_of: date, start: str, end: str, l
 
 
 def test_leap_day_last_year_is_feb_28() -> None:
-    w = DateWindow(LEAP_DAY, LEAP_DAY, "leap day")
+    w = DateWindow(LEAP_DAY, LEAP_DAY + timedelta(days=1), "leap days")
     assert same_window_last_year(w) == DateWindow(
-        d("2023-02-28"), d("2023-02-28"), "leap day, a year earlier"
+        d("2023-02-28"), d("2023-03-01"), "leap days, a year earlier"
     )
+
+
+@pytest.mark.parametrize("day", [LEAP_DAY, WED, d("2025-01-01"), d("2026-11-24")])
+def test_a_single_day_last_year_is_the_same_weekday_364_days_back(day: date) -> None:
+    last_year = same_window_last_year(DateWindow(day, day, "that day"))
+    assert last_year.start == last_year.end == day - timedelta(days=364)
+    assert last_year.start.weekday() == day.weekday()
+    assert last_year.label == "that day, same weekday a year earlier"
 
 
 # --- constructors -----------------------------------------------------------------

@@ -78,6 +78,21 @@ class RevenueReport:
     last_year: Comparison | None
     notes: tuple[str, ...]  # coverage caveats, in plain words
 
+    @property
+    def primary(self) -> Comparison:
+        """The comparison the question asked for: last year when asked, else the previous
+        period. Headlines, charts and key figures follow it; the other is a side line."""
+        return self.last_year if self.last_year is not None else self.previous
+
+    @property
+    def one_weekday_last_year(self) -> bool:
+        """Is last year's window one day, the same weekday 52 weeks back? (A single day
+        asked vs last year; a one-day ``mtd`` keeps its calendar date instead.)"""
+        if self.last_year is None:
+            return False
+        base, cur = self.last_year.baseline.window, self.current.window
+        return base.days == 1 and (cur.start - base.start).days == 364
+
 
 def summarize_window(
     daily: pd.DataFrame, window: DateWindow, first_day: date | None, last_day: date | None

@@ -23,7 +23,8 @@ Comparison rules (see ``previous_window`` and ``same_window_last_year``):
   totals (``last month`` → the month before; ``last 4 weeks`` → the 4 weeks before).
 * to-date windows: the same number of days from the start of the previous period
   (``mtd`` on Oct 15 = Oct 1–14 → Sep 1–14), clamped to that period's end.
-* last year: whole weeks and week-to-date shift back 364 days (weekdays stay aligned);
+* last year: whole weeks, week-to-date and single days shift back 364 days (weekdays
+  stay aligned);
   everything else moves to the same calendar dates a year earlier (Feb 29 → Feb 28;
   whole months, quarters and years map to the whole period a year earlier).
 
@@ -254,8 +255,10 @@ def _year_earlier(day: date) -> date:
 def same_window_last_year(w: DateWindow) -> DateWindow:
     """The same window one year earlier ("same period last year").
 
-    * whole weeks and week-to-date: shifted back 364 days (52 weeks), so Monday-start
-      weeks stay whole and every day is compared with the same weekday.
+    * whole weeks, week-to-date and single days (``days`` windows of one day, e.g.
+      ``yesterday``, ``2025-10-03``): shifted back 364 days (52 weeks), so
+      Monday-start weeks stay whole and every day is compared with the same weekday (a
+      Tuesday with a Tuesday, as the digest does: revenue follows the weekday).
     * whole months, quarters and years: the whole same-named period a year earlier
       (February 2025 → all 29 days of February 2024).
     * everything else (day spans, mtd/qtd/ytd): the same calendar dates a year
@@ -264,8 +267,11 @@ def same_window_last_year(w: DateWindow) -> DateWindow:
     Raises ``WindowError`` only when the window would fall before year 1.
     """
     label = f"{w.label}, a year earlier"
-    if w.kind in ("week", "wtd"):
+    one_day = w.kind == "days" and w.days == 1  # (a one-day mtd keeps the month's shape)
+    if w.kind in ("week", "wtd") or one_day:
         start, end = shift_days(w.start, -364), shift_days(w.end, -364)
+        if one_day:
+            label = f"{w.label}, same weekday a year earlier"
         return DateWindow(start, end, label, w.kind)
     if w.kind in MONTHS_PER_PERIOD:
         period: Period = w.kind  # type: ignore[assignment]

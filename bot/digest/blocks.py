@@ -136,7 +136,8 @@ def _baseline_line(comparison: Comparison) -> str:
     if not base.has_data:
         return "no data"
     return (
-        f"{fmt.money(base.revenue)} · {fmt.count(base.orders)} orders · AOV {fmt.money(base.aov)}"
+        f"{fmt.money(base.revenue)} · {fmt.plural(base.orders, 'order')} · "
+        f"AOV {fmt.money(base.aov)}"
     )
 
 
@@ -195,7 +196,7 @@ def _unusual_days(content: DigestContent) -> list[Block]:
     if not assessed:
         return [context(["Unusual days: not enough history yet to judge (needs 6 of 8 weeks)."])]
     skipped = len(content.day_checks) - len(assessed)
-    extra = f" ({skipped} days without enough history not judged)" if skipped else ""
+    extra = f" ({fmt.plural(skipped, 'day')} without enough history not judged)" if skipped else ""
     return [context([f"No unusual days: every day was within its {method}{extra}."])]
 
 
@@ -227,7 +228,7 @@ def _experiments(content: DigestContent) -> list[Block]:
 
 def _experiment_line(line: ExperimentLine) -> str:
     icon = VERDICT_ICONS.get(line.verdict_kind, ":grey_question:")
-    text = f"{icon} `{escape_mrkdwn(line.experiment_id)}` ({fmt.count(line.users)} users): "
+    text = f"{icon} `{escape_mrkdwn(line.experiment_id)}` ({fmt.plural(line.users, 'user')}): "
     text += escape_mrkdwn(line.verdict)
     if line.progress:
         text += f" — still running: {line.progress}"
@@ -253,8 +254,9 @@ def retention_line(r: Week1Retention) -> str:
         verdict = f", within normal variation (p = {r.p_value:.2f})"
     return (
         f"*Retention:* week-1 retention of the {r.cohort_week:%b %d} signup cohort "
-        f"({fmt.count(r.cohort_size)} users) is *{fmt.rate(r.rate)}* vs "
-        f"{fmt.rate(r.baseline_rate)} for the {r.baseline_cohorts} cohorts before it "
+        f"({fmt.plural(r.cohort_size, 'user')}) is *{fmt.rate(r.rate)}* vs "
+        f"{fmt.rate(r.baseline_rate)} for the {fmt.plural(r.baseline_cohorts, 'cohort')} "
+        "before it "
         f"({fmt.pp(r.difference)}{verdict})."
     )
 

@@ -19,6 +19,7 @@ from bot.answers import (
     RetentionAnswer,
     RevenueAnswer,
 )
+from bot.core import format as fmt
 from bot.core.questions import escape_mrkdwn, topic_usage
 from bot.render import summary
 from bot.render.verdicts import verdict_text
@@ -158,7 +159,7 @@ def experiment_fallback(answer: ExperimentAnswer) -> str:
 
 
 def experiment_list_fallback(answer: ExperimentListAnswer) -> str:
-    return f"{len(answer.experiments)} experiments"
+    return fmt.plural(len(answer.experiments), "experiment")
 
 
 def help_fallback(answer: HelpAnswer | DigestCommandAnswer) -> str:

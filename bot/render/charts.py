@@ -18,7 +18,7 @@ from bot.core import charts
 from bot.core import format as fmt
 from bot.core.decision import DecisionKind
 from bot.core.metric_report import value_text
-from bot.core.revenue import RevenueReport
+from bot.core.revenue import RevenueReport, WindowTotals
 from bot.core.stats import ExperimentResult, proportion_interval
 from bot.render.summary import DECISION_LABELS
 from bot.render.verdicts import confidence_note, fmt_level, verdict_text
@@ -28,11 +28,14 @@ def revenue_answer_chart(
     answer: RevenueAnswer, render: ChartRenderer = render_inline
 ) -> tuple[Chart, ...]:
     report = answer.report
+    against = "previous"
+    if report.last_year is not None:  # asked vs last year: last year's days are dashed
+        against = "same weekday last year" if report.one_weekday_last_year else "last year"
     title = (
         f"Revenue {report.current.window.label}: {fmt.money(report.current.revenue)} "
-        f"({fmt.pct(report.previous.revenue.delta_pct)} vs previous)"
+        f"({fmt.pct(report.primary.revenue.delta_pct)} vs {against})"
     )
-    return (_revenue_over_previous(report, title, render),)
+    return (_revenue_over_previous(report, title, render, baseline=report.primary.baseline),)
 
 
 def digest_revenue_chart(
@@ -55,8 +58,11 @@ def _revenue_over_previous(
     render: ChartRenderer,
     highlight_days: Sequence[date] | None = None,
     short_month: bool = False,
+    baseline: WindowTotals | None = None,
 ) -> Chart:
-    current, previous = report.current, report.previous.baseline
+    """The current window's days over ``baseline``'s (default: the previous period)."""
+    current = report.current
+    previous = report.previous.baseline if baseline is None else baseline
     extra = {} if highlight_days is None else {"highlight_days": list(highlight_days)}
     png = render(
         charts.revenue_chart,

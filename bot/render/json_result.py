@@ -118,6 +118,8 @@ def revenue_json(a: RevenueAnswer) -> dict[str, Any]:
     r = a.report
     return {
         "kind": "revenue",
+        # What the headline, the chart and the key figures compare with (asked for).
+        "compared_with": "previous" if r.last_year is None else "last_year",
         "current": _window(r.current),
         "previous": _comparison(r.previous),
         "last_year": None if r.last_year is None else _comparison(r.last_year),

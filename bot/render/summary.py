@@ -22,7 +22,7 @@ from bot.core import sequential as seq
 from bot.core.decision import ArmDecision, DecisionKind, ExperimentDecision, MetricResult
 from bot.core.plan import CONVERSION, ExperimentPlan, Progress
 from bot.core.questions import escape_mrkdwn
-from bot.core.revenue import Change, Comparison, WindowTotals
+from bot.core.revenue import Change, Comparison, RevenueReport, WindowTotals
 from bot.core.stats import Comparison as ExperimentComparison
 from bot.core.stats import ExperimentResult, Interval, proportion_interval
 from bot.render.verdicts import (
@@ -52,12 +52,23 @@ def _money_change(change: Change) -> str:
     return f"{fmt.signed_money(change.delta)}, {fmt.pct(change.delta_pct)}"
 
 
+def revenue_baseline_name(report: RevenueReport) -> str:
+    """How the headline names what it compares with: "previous period", or last year
+    with its dates (a single day names the day: the same weekday, 52 weeks earlier)."""
+    if report.last_year is None:
+        return "previous period"
+    base = report.last_year.baseline.window
+    if report.one_weekday_last_year:
+        return f"the same weekday last year ({fmt.date_range(base.start, base.end, weekday=True)})"
+    return f"last year ({fmt.date_range(base.start, base.end)})"
+
+
 def revenue_headline(answer: RevenueAnswer) -> str:
     cur = answer.report.current
     return (
         f"*Revenue, {escape_mrkdwn(cur.window.label)}* ({_range(cur)}): "
-        f"*{fmt.money(cur.revenue)}*, {fmt.pct(answer.report.previous.revenue.delta_pct)} "
-        "vs previous period"
+        f"*{fmt.money(cur.revenue)}*, {fmt.pct(answer.report.primary.revenue.delta_pct)} "
+        f"vs {revenue_baseline_name(answer.report)}"
     )
 
 
@@ -66,28 +77,36 @@ def _comparison_line(comparison: Comparison) -> str:
     if not base.has_data:
         return f"{_range(base)}: no data"
     return (
-        f"{_range(base)}: {fmt.money(base.revenue)} · {fmt.count(base.orders)} orders · "
+        f"{_range(base)}: {fmt.money(base.revenue)} · {fmt.plural(base.orders, 'order')} · "
         f"AOV {fmt.money(base.aov)}"
     )
 
 
-def revenue_fields(answer: RevenueAnswer) -> list[tuple[str, str]]:
-    report = answer.report
-    cur, prev = report.current, report.previous
-    fields = [
-        ("Revenue", f"{fmt.money(cur.revenue)} ({_money_change(prev.revenue)})"),
+def _key_figures(cur: WindowTotals, against: Comparison) -> list[tuple[str, str]]:
+    return [
+        ("Revenue", f"{fmt.money(cur.revenue)} ({_money_change(against.revenue)})"),
         (
             "Orders",
-            f"{fmt.count(cur.orders)} ({fmt.signed_count(prev.orders.delta)}, "
-            f"{fmt.pct(prev.orders.delta_pct)})",
+            f"{fmt.count(cur.orders)} ({fmt.signed_count(against.orders.delta)}, "
+            f"{fmt.pct(against.orders.delta_pct)})",
         ),
-        ("Average order value", f"{fmt.money(cur.aov)} ({_money_change(prev.aov)})"),
-        ("Previous period", _comparison_line(prev)),
+        ("Average order value", f"{fmt.money(cur.aov)} ({_money_change(against.aov)})"),
     ]
-    if report.last_year is not None:
-        year = report.last_year
-        fields.append(("Same period last year", _comparison_line(year)))
-        fields.append(("Revenue vs last year", _money_change(year.revenue)))
+
+
+def revenue_fields(answer: RevenueAnswer) -> list[tuple[str, str]]:
+    """Key figures against the comparison asked for; the other comparison after them."""
+    report = answer.report
+    cur, prev, year = report.current, report.previous, report.last_year
+    if year is None:
+        fields = _key_figures(cur, prev)
+        fields.append(("Previous period", _comparison_line(prev)))
+    else:
+        same = "Same weekday last year" if report.one_weekday_last_year else "Last year"
+        fields = _key_figures(cur, year)
+        fields.append((same, _comparison_line(year)))
+        fields.append(("Previous period", _comparison_line(prev)))
+        fields.append(("Revenue vs previous", _money_change(prev.revenue)))
     if cur.best_day is not None and cur.worst_day is not None and cur.covered_days > 1:
         fields.append(
             ("Best day", f"{fmt.day(cur.best_day.day)} · {fmt.money(cur.best_day.revenue)}")
@@ -486,9 +505,11 @@ def retention_lines(answer: RetentionAnswer) -> list[str]:
     report = answer.report
     lines = [
         f"Week-1 retention: *{fmt.rate(report.week1.rate)}* "
-        f"(pooled over {report.week1.cohorts} cohorts, {fmt.count(report.week1.users)} users)",
+        f"(pooled over {fmt.plural(report.week1.cohorts, 'cohort')}, "
+        f"{fmt.plural(report.week1.users, 'user')})",
         f"Week-4 retention: *{fmt.rate(report.week4.rate)}* "
-        f"(pooled over {report.week4.cohorts} cohorts, {fmt.count(report.week4.users)} users)",
+        f"(pooled over {fmt.plural(report.week4.cohorts, 'cohort')}, "
+        f"{fmt.plural(report.week4.users, 'user')})",
     ]
     trend = report.trend
     if trend is not None:

@@ -3,6 +3,8 @@ both read the same figures through ``bot.render.summary``."""
 
 from __future__ import annotations
 
+import re
+
 from bot import answers
 from bot.core.questions import topic_usage
 from bot.render import summary
@@ -10,7 +12,7 @@ from bot.render import summary
 
 def revenue_text(answer: answers.RevenueAnswer) -> list[str]:
     lines = [summary.revenue_headline(answer), ""]
-    return lines + [f"  {label:<22} {value}" for label, value in summary.revenue_fields(answer)]
+    return lines + [f"  {label:<23} {value}" for label, value in summary.revenue_fields(answer)]
 
 
 def experiment_text(answer: answers.ExperimentAnswer) -> list[str]:
@@ -50,11 +52,32 @@ def finish_text(answer: answers.Answer, lines: list[str]) -> str:
     freshness = getattr(answer, "freshness", None)
     if freshness is not None:
         lines = [*lines, "", summary.freshness_line(freshness)]
-    return _plain("\n".join(lines))
+    return plain("\n".join(lines))
 
 
-def _plain(text: str) -> str:
-    """mrkdwn to terminal: drop emphasis markers, unescape Slack's entities."""
+# Every Slack emoji code the renderers, the digest and the Slack edge write, as the
+# symbol a terminal shows (tests/test_terminal_plain.py fails when a code in bot/ lacks one).
+EMOJI = {
+    ":white_check_mark:": "✅",
+    ":x:": "❌",
+    ":hourglass_flowing_sand:": "⏳",
+    ":warning:": "⚠️",
+    ":grey_question:": "❔",
+    ":information_source:": "ℹ️",
+    ":small_red_triangle_down:": "🔻",
+    ":chart_with_upwards_trend:": "📈",
+    ":rotating_light:": "🚨",
+    ":thread:": "🧵",
+    ":lock:": "🔒",
+    ":wave:": "👋",
+}
+_EMOJI_CODE = re.compile("|".join(re.escape(code) for code in EMOJI))
+
+
+def plain(text: str) -> str:
+    """mrkdwn to terminal text: emoji codes as symbols, emphasis markers dropped, Slack's
+    entities unescaped (``&amp;`` last, so an escaped ``&lt;`` stays as typed)."""
+    text = _EMOJI_CODE.sub(lambda m: EMOJI[m.group(0)], text)
     for marker in ("*", "`"):
         text = text.replace(marker, "")
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
