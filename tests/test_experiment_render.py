@@ -317,3 +317,17 @@ def test_the_chart_names_the_decision_and_its_confidence_level() -> None:
     )
     (chart,) = charts.experiment_answer_chart(answer)
     assert chart.png.startswith(b"\x89PNG")
+
+
+def test_cuped_words_say_so_when_it_did_not_narrow_the_interval() -> None:
+    from bot.render.summary import CupedView, _narrowing_words
+
+    assert _narrowing_words(CupedView(0.5, 0.41, None, 0.23)) == (
+        "narrowed the revenue-per-user interval by 23 % (variance −41 %)"
+    )
+    assert _narrowing_words(CupedView(0.1, -0.01, None, -0.004)) == (
+        "left the revenue-per-user interval about as wide (variance +1 %)"
+    )
+    assert _narrowing_words(CupedView(0.1, -0.05, None, -0.02)) == (
+        "widened the revenue-per-user interval by 2 % (variance +5 %)"
+    )

@@ -425,13 +425,24 @@ def _cuped_notes(result: ExperimentResult) -> list[str]:
             )
             notes.append(
                 f"{escape_mrkdwn(a.treatment)}: CUPED (revenue in the 28 days before exposure) "
-                f"narrowed the revenue-per-user interval by {view.interval_narrowing * 100:.0f} %"
-                f" (variance −{view.variance_reduction * 100:.0f} %): "
+                f"{_narrowing_words(view)}: "
                 f"{interval_text(m)} instead of "
                 f"{_money_bound(view.unadjusted_ci.low, digits)} to "
                 f"{_money_bound(view.unadjusted_ci.high, digits)} unadjusted."
             )
     return notes
+
+
+def _narrowing_words(view: CupedView) -> str:
+    """'narrowed the … interval by 23 % (variance −41 %)'; honest when it did not narrow."""
+    narrowed = round(view.interval_narrowing * 100)  # type: ignore[operator]
+    variance = round(-view.variance_reduction * 100)
+    change = f"variance {'+' if variance > 0 else '−' if variance < 0 else '±'}{abs(variance)} %"
+    if narrowed > 0:
+        return f"narrowed the revenue-per-user interval by {narrowed} % ({change})"
+    if narrowed < 0:
+        return f"widened the revenue-per-user interval by {-narrowed} % ({change})"
+    return f"left the revenue-per-user interval about as wide ({change})"
 
 
 def _money_bound(value: float, digits: int) -> str:
