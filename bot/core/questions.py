@@ -249,41 +249,68 @@ def _unknown_command(words: list[str], as_of: date) -> ParseError:
 
 
 def _revenue(args: list[str], as_of: date) -> RevenueQuestion | ParseError:
-    rest = re.sub(r"\bcompared (?:to|with)\b", "vs", normalize(" ".join(args)))
-    words = rest.split()
-    splits = [i for i, word in enumerate(words) if word in ("vs", "vs.", "versus")]
+    words = _vs_words(args)
+    splits = [i for i, word in enumerate(words) if word in VS_WORDS]
     if len(splits) > 1:
         return ParseError(
             "I can make one comparison at a time: `vs previous` or `vs last year`.",
             "/kpi revenue last 30 days vs last year",
         )
-    window_words, compare = words, None
+    window_words, with_last_year = words, False
     if splits:
-        window_words, compare = words[: splits[0]], " ".join(words[splits[0] + 1 :])
-    with_last_year = False
-    if compare is not None:
-        if compare in COMPARE_LAST_YEAR:
-            with_last_year = True
-        elif compare not in COMPARE_PREVIOUS:
-            shown = f", not `{echo(compare)}`" if compare else ""
-            return ParseError(
-                f"`vs` takes `previous` (the period just before) or `last year`{shown}.",
-                "/kpi revenue last 30 days vs last year",
-            )
-    window_text = " ".join(window_words) or DEFAULT_WINDOW
+        window_words = words[: splits[0]]
+        with_last_year = _vs_last_year(
+            words[splits[0] + 1 :], "/kpi revenue last 30 days vs last year"
+        )
+        if isinstance(with_last_year, ParseError):
+            return with_last_year
+    current = _window(window_words, DEFAULT_WINDOW, as_of, "revenue", EXAMPLE_REVENUE)
+    if isinstance(current, ParseError):
+        return current
     try:
-        current = parse_window(window_text, as_of)
-        if current is None:
-            return ParseError(
-                f"I couldn't read the window `{echo(window_text)}`. Windows look like "
-                f"{WINDOW_FORMS}.",
-                EXAMPLE_REVENUE,
-            )
         previous = previous_window(current)
         last_year = same_window_last_year(current) if with_last_year else None
     except WindowError as err:
         return ParseError(err.message, f"/kpi revenue {err.suggestion}")
     return RevenueQuestion(current, previous, last_year)
+
+
+VS_WORDS = ("vs", "vs.", "versus")
+
+
+def _vs_words(args: list[str]) -> list[str]:
+    """The words, normalised, with "compared to/with" read as "vs"."""
+    return re.sub(r"\bcompared (?:to|with)\b", "vs", normalize(" ".join(args))).split()
+
+
+def _vs_last_year(words: list[str], example: str) -> bool | ParseError:
+    """What follows `vs`: True for last year, False for the previous period."""
+    compare = " ".join(words)
+    if compare in COMPARE_LAST_YEAR:
+        return True
+    if compare in COMPARE_PREVIOUS:
+        return False
+    shown = f", not `{echo(compare)}`" if compare else ""
+    return ParseError(
+        f"`vs` takes `previous` (the period just before) or `last year`{shown}.", example
+    )
+
+
+def _window(
+    words: list[str], default: str, as_of: date, command: str, example: str
+) -> DateWindow | ParseError:
+    """The window the words name (``default`` when there are none), or why not."""
+    text = " ".join(words) or default
+    try:
+        window = parse_window(text, as_of)
+    except WindowError as err:
+        return ParseError(err.message, f"/kpi {command} {err.suggestion}")
+    if window is None:
+        return ParseError(
+            f"I couldn't read the window `{echo(text)}`. Windows look like {WINDOW_FORMS}.",
+            example,
+        )
+    return window
 
 
 _OPTION_DASHES = re.compile(r"^(?:--|-|–|—)")
@@ -407,7 +434,7 @@ def _funnel(args: list[str], as_of: date) -> FunnelQuestion | ParseError:
     ``for <experiment id>``."""
     if args and args[0].lower() == "for":
         return _funnel_experiment(args[1:])
-    words = re.sub(r"\bcompared (?:to|with)\b", "vs", normalize(" ".join(args))).split()
+    words = _vs_words(args)
     if "for" in words:
         return ParseError(
             "An experiment's funnel covers all its exposed users, so it takes no window: "
@@ -415,7 +442,7 @@ def _funnel(args: list[str], as_of: date) -> FunnelQuestion | ParseError:
             EXAMPLE_FUNNEL_FOR,
         )
     by = [i for i, word in enumerate(words) if word == "by"]
-    vs = [i for i, word in enumerate(words) if word in ("vs", "vs.", "versus")]
+    vs = [i for i, word in enumerate(words) if word in VS_WORDS]
     if len(by) > 1 or len(vs) > 1 or (by and vs):
         return ParseError(
             "One funnel at a time: a window `vs previous`, `vs last year`, or `by` "
@@ -433,25 +460,16 @@ def _funnel(args: list[str], as_of: date) -> FunnelQuestion | ParseError:
                 EXAMPLE_FUNNEL_BY,
             )
     if vs:
-        window_words, compare = words[: vs[0]], " ".join(words[vs[0] + 1 :])
-        vs_last_year = compare in COMPARE_LAST_YEAR
-        if not vs_last_year and compare not in COMPARE_PREVIOUS:
-            shown = f", not `{echo(compare)}`" if compare else ""
-            return ParseError(
-                f"`vs` takes `previous` (the period just before) or `last year`{shown}.",
-                EXAMPLE_FUNNEL_VS,
-            )
-    window_text = " ".join(window_words) or FUNNEL_WINDOW
+        window_words = words[: vs[0]]
+        vs_last_year = _vs_last_year(words[vs[0] + 1 :], EXAMPLE_FUNNEL_VS)
+        if isinstance(vs_last_year, ParseError):
+            return vs_last_year
+    current = _window(window_words, FUNNEL_WINDOW, as_of, "funnel", EXAMPLE_FUNNEL)
+    if isinstance(current, ParseError):
+        return current
+    if dimension is not None:
+        return FunnelQuestion(current, dimension=dimension)
     try:
-        current = parse_window(window_text, as_of)
-        if current is None:
-            return ParseError(
-                f"I couldn't read the window `{echo(window_text)}`. Windows look like "
-                f"{WINDOW_FORMS}.",
-                EXAMPLE_FUNNEL,
-            )
-        if dimension is not None:
-            return FunnelQuestion(current, dimension=dimension)
         compare_window = (
             same_window_last_year(current) if vs_last_year else previous_window(current)
         )

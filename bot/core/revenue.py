@@ -63,7 +63,7 @@ class Change:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class PeriodComparison:
     label: str  # "previous period", "same period last year"
     baseline: WindowTotals
     revenue: Change
@@ -74,12 +74,12 @@ class Comparison:
 @dataclass(frozen=True)
 class RevenueReport:
     current: WindowTotals
-    previous: Comparison
-    last_year: Comparison | None
+    previous: PeriodComparison
+    last_year: PeriodComparison | None
     notes: tuple[str, ...]  # coverage caveats, in plain words
 
     @property
-    def primary(self) -> Comparison:
+    def primary(self) -> PeriodComparison:
         """The comparison the question asked for: last year when asked, else the previous
         period. Headlines, charts and key figures follow it; the other is a side line."""
         return self.last_year if self.last_year is not None else self.previous
@@ -120,8 +120,8 @@ def summarize_window(
     )
 
 
-def compare(current: WindowTotals, baseline: WindowTotals, label: str) -> Comparison:
-    return Comparison(
+def compare_periods(current: WindowTotals, baseline: WindowTotals, label: str) -> PeriodComparison:
+    return PeriodComparison(
         label=label,
         baseline=baseline,
         revenue=Change(current.revenue, baseline.revenue),
@@ -175,10 +175,10 @@ def revenue_report(
     if last_year is not None:
         year = summarize_window(daily, last_year, first_day, last_day)
         totals.append(year)
-        year_comparison = compare(cur, year, "same period last year")
+        year_comparison = compare_periods(cur, year, "same period last year")
     return RevenueReport(
         current=cur,
-        previous=compare(cur, prev, "previous period"),
+        previous=compare_periods(cur, prev, "previous period"),
         last_year=year_comparison,
         notes=coverage_notes(totals, first_day, last_day),
     )

@@ -20,7 +20,7 @@ from bot.answers import Chart, FunnelAnswer, RevenueAnswer
 from bot.core import format as fmt
 from bot.core.anomalies import DayCheck
 from bot.core.questions import escape_mrkdwn
-from bot.core.revenue import Change, Comparison
+from bot.core.revenue import Change, PeriodComparison
 from bot.digest.content import DigestContent, ExperimentLine, Week1Retention
 from bot.render.blocks import context, divider, fields, fit, header, lines_sections, section
 from bot.render.summary import VERDICT_ICONS, freshness_line
@@ -131,7 +131,7 @@ def _money_cell(label: str, value: float | None, prev: Change, year: Change | No
     return (label, f"*{fmt.money(value)}*\n" + " · ".join(parts))
 
 
-def _baseline_line(comparison: Comparison) -> str:
+def _baseline_line(comparison: PeriodComparison) -> str:
     base = comparison.baseline
     if not base.has_data:
         return "no data"

@@ -34,6 +34,7 @@ from bot.core.questions import escape_mrkdwn
 from bot.core.stats import Interval
 from bot.core.windows import DateWindow
 from bot.render.blocks import Block, context, divider, header, lines_sections, section
+from bot.render.json_result import interval_json, lift_json
 
 CHART_SEGMENTS = 3  # segments drawn beside the total: more and the bar labels overlap
 DIMENSION_NAMES = {"traffic_source": "traffic source", "browser": "browser"}
@@ -379,10 +380,6 @@ def funnel_fallback(answer: FunnelAnswer) -> str:
 # --------------------------------------------------------------------------- JSON
 
 
-def _interval(i: Interval | None) -> dict[str, Any] | None:
-    return None if i is None else {"low": i.low, "high": i.high, "level": i.level}
-
-
 def _summary_json(s: FunnelSummary | None, unit: str = "sessions") -> dict[str, Any] | None:
     if s is None:
         return None
@@ -393,13 +390,13 @@ def _summary_json(s: FunnelSummary | None, unit: str = "sessions") -> dict[str, 
                 "step": step.name,
                 "count": step.count,
                 "conversion": step.conversion,
-                "conversion_ci": _interval(step.conversion_ci),
+                "conversion_ci": interval_json(step.conversion_ci),
                 "of_entered": step.of_entered,
             }
             for step in s.steps
         ],
         "overall": s.overall,
-        "overall_ci": _interval(s.overall_ci),
+        "overall_ci": interval_json(s.overall_ci),
         "drop_off": None
         if drop is None
         else {
@@ -429,19 +426,7 @@ def _change_json(c: StepChange) -> dict[str, Any]:
 
 
 def _lift_json(lift: StepLift) -> dict[str, Any]:
-    c = lift.comparison
-    return {
-        "step": lift.step,
-        "abs_lift": c.abs_lift,
-        "abs_ci": _interval(c.abs_ci),
-        "rel_lift": c.rel_lift,
-        "rel_ci": _interval(c.rel_ci),
-        "z": c.z,
-        "p_value": c.p_value,
-        "p_adjusted": c.p_adjusted,
-        "significant": c.significant,
-        "message": c.message,
-    }
+    return {"step": lift.step, **lift_json(lift.comparison), "message": lift.comparison.message}
 
 
 def _experiment_json(exp: ExperimentFunnel | None) -> dict[str, Any] | None:

@@ -22,8 +22,9 @@ from bot.answers import (
     RevenueAnswer,
 )
 from bot.core.decision import ArmDecision, MetricResult
-from bot.core.revenue import Change, Comparison, WindowTotals
+from bot.core.revenue import Change, PeriodComparison, WindowTotals
 from bot.core.sequential import FIXED, SEQUENTIAL
+from bot.core.stats import Comparison as ExperimentComparison
 from bot.core.stats import ExperimentResult, Interval
 from bot.render.summary import cuped_view
 from bot.render.verdicts import relative_interval_agrees, verdict_text
@@ -104,7 +105,7 @@ def _change(c: Change) -> dict[str, Any]:
     }
 
 
-def _comparison(c: Comparison) -> dict[str, Any]:
+def _comparison(c: PeriodComparison) -> dict[str, Any]:
     return {
         "label": c.label,
         "window": _window(c.baseline),
@@ -127,12 +128,26 @@ def revenue_json(a: RevenueAnswer) -> dict[str, Any]:
     }
 
 
-def _interval(i: Interval | None) -> dict[str, Any] | None:
+def interval_json(i: Interval | None) -> dict[str, Any] | None:
     return None if i is None else {"low": i.low, "high": i.high, "level": i.level}
 
 
 def _info(e) -> dict[str, Any]:
     return dict(vars(e))
+
+
+def lift_json(c: ExperimentComparison) -> dict[str, Any]:
+    """A two-proportion comparison's lift, intervals and (adjusted) p-value."""
+    return {
+        "abs_lift": c.abs_lift,
+        "abs_ci": interval_json(c.abs_ci),
+        "rel_lift": c.rel_lift,
+        "rel_ci": interval_json(c.rel_ci),
+        "z": c.z,
+        "p_value": c.p_value,
+        "p_adjusted": c.p_adjusted,
+        "significant": c.significant,
+    }
 
 
 def experiment_json(a: ExperimentAnswer) -> dict[str, Any]:
@@ -161,19 +176,12 @@ def experiment_json(a: ExperimentAnswer) -> dict[str, Any]:
             {
                 "treatment": c.treatment,
                 "control": c.control,
-                "abs_lift": c.abs_lift,
-                "abs_ci": _interval(c.abs_ci),
-                "rel_lift": c.rel_lift,
-                "rel_ci": _interval(c.rel_ci),
-                "z": c.z,
-                "p_value": c.p_value,
-                "p_adjusted": c.p_adjusted,
-                "significant": c.significant,
+                **lift_json(c),
                 "revenue_per_user": None
                 if c.revenue is None
                 else {
                     "diff": c.revenue.diff,
-                    "ci": _interval(c.revenue.ci),
+                    "ci": interval_json(c.revenue.ci),
                     "t": c.revenue.t,
                     "df": c.revenue.df,
                     "p_value": c.revenue.p_value,
@@ -210,9 +218,9 @@ def _metric_json(m: MetricResult, result: ExperimentResult) -> dict[str, Any]:
         "control_value": m.control_value,
         "treatment_value": m.treatment_value,
         "estimate": m.estimate,
-        "ci": _interval(m.ci),
+        "ci": interval_json(m.ci),
         "rel_estimate": m.rel_estimate,
-        "rel_ci": _interval(m.rel_ci),
+        "rel_ci": interval_json(m.rel_ci),
         "rel_ci_shown": relative_interval_agrees(m),
         "p_value": m.p_value,
         "p_adjusted": m.p_adjusted,
@@ -227,7 +235,7 @@ def _metric_json(m: MetricResult, result: ExperimentResult) -> dict[str, Any]:
             "theta": m.cuped.theta,
             "variance_reduction": m.cuped.variance_reduction,
             "unadjusted_estimate": m.cuped.unadjusted.value,
-            "unadjusted_ci": None if view is None else _interval(view.unadjusted_ci),
+            "unadjusted_ci": None if view is None else interval_json(view.unadjusted_ci),
             "interval_narrowing": None if view is None else view.interval_narrowing,
         },
         "message": m.message,

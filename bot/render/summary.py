@@ -22,7 +22,7 @@ from bot.core import sequential as seq
 from bot.core.decision import ArmDecision, DecisionKind, ExperimentDecision, MetricResult
 from bot.core.plan import CONVERSION, ExperimentPlan, Progress
 from bot.core.questions import escape_mrkdwn
-from bot.core.revenue import Change, Comparison, RevenueReport, WindowTotals
+from bot.core.revenue import Change, PeriodComparison, RevenueReport, WindowTotals
 from bot.core.stats import Comparison as ExperimentComparison
 from bot.core.stats import ExperimentResult, Interval, proportion_interval
 from bot.render.verdicts import (
@@ -72,7 +72,7 @@ def revenue_headline(answer: RevenueAnswer) -> str:
     )
 
 
-def _comparison_line(comparison: Comparison) -> str:
+def _comparison_line(comparison: PeriodComparison) -> str:
     base = comparison.baseline
     if not base.has_data:
         return f"{_range(base)}: no data"
@@ -82,7 +82,7 @@ def _comparison_line(comparison: Comparison) -> str:
     )
 
 
-def _key_figures(cur: WindowTotals, against: Comparison) -> list[tuple[str, str]]:
+def _key_figures(cur: WindowTotals, against: PeriodComparison) -> list[tuple[str, str]]:
     return [
         ("Revenue", f"{fmt.money(cur.revenue)} ({_money_change(against.revenue)})"),
         (

@@ -120,8 +120,8 @@ class MartReader:
     def data_status(self) -> DataStatus:
         row = self.warehouse.run("data_status").iloc[0]
         return DataStatus(
-            first_day=_as_date(row["first_day"]),
-            last_day=_as_date(row["last_day"]),
+            first_day=to_date(row["first_day"]),
+            last_day=to_date(row["last_day"]),
             data_as_of=_as_datetime(row["data_as_of"]),
         )
 
@@ -130,7 +130,7 @@ class MartReader:
         frame = self.warehouse.run("revenue_daily", {"start_day": start_day, "end_day": end_day})
         return pd.DataFrame(
             {
-                "day": [_as_date(d) for d in frame["day"]],
+                "day": [to_date(d) for d in frame["day"]],
                 "orders": frame["orders"].astype("int64"),
                 "revenue": frame["revenue"].astype("float64"),
             }
@@ -175,7 +175,7 @@ class MartReader:
         row = frame.iloc[0].to_dict()
         out = {key: _none_if_missing(value) for key, value in row.items()}
         for key in ("start_date", "planned_end_date"):
-            out[key] = _as_date(out[key])
+            out[key] = to_date(out[key])
         if out["planned_users_per_arm"] is not None:
             out["planned_users_per_arm"] = int(out["planned_users_per_arm"])
         out["registered"] = bool(out["registered"])
@@ -186,7 +186,7 @@ class MartReader:
         frame = self.warehouse.run("retention")
         return pd.DataFrame(
             {
-                "cohort_week": [_as_date(d) for d in frame["cohort_week"]],
+                "cohort_week": [to_date(d) for d in frame["cohort_week"]],
                 "week_n": frame["week_n"].astype("int64"),
                 "cohort_size": frame["cohort_size"].astype("int64"),
                 "active_users": frame["active_users"].astype("int64"),
@@ -265,7 +265,8 @@ def _none_if_missing(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value  # numpy scalar → Python
 
 
-def _as_date(value: Any) -> date | None:
+def to_date(value: Any) -> date | None:
+    """A mart value (date, datetime, pandas Timestamp, ISO string or null) as a date."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     if isinstance(value, datetime):

@@ -34,7 +34,6 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -48,7 +47,7 @@ from bot.core.metrics import (
     MetricInfo,
     MetricRequest,
 )
-from bot.warehouse.base import WarehouseError, WarehouseNotBuilt
+from bot.warehouse.base import WarehouseError, WarehouseNotBuilt, to_date
 
 log = logging.getLogger("bot.warehouse.semantic")
 
@@ -261,7 +260,7 @@ def _plain_frame(frame: pd.DataFrame, columns: tuple[tuple[str, str], ...]) -> p
     for source, plain in columns:
         values = frame[lowered[source.lower()]]
         if plain == PERIOD_COLUMN:
-            values = values.map(_as_date)
+            values = values.map(to_date)
         out[plain] = values
     return out.reset_index(drop=True)
 
@@ -272,16 +271,6 @@ def _as_counts(values: pd.Series) -> pd.Series:
     if bool(((numbers.dropna() % 1) == 0).all()):
         return numbers.round().astype("Int64")
     return numbers
-
-
-def _as_date(value: Any) -> date | None:
-    if _is_null(value):
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return pd.Timestamp(value).date()
 
 
 def _is_null(value: Any) -> bool:
