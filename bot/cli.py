@@ -18,7 +18,13 @@ from bot.progress import Progress
 from bot.settings import Settings, SettingsError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-DEMO_QUESTIONS = ("revenue last 30 days", "ab", "retention")
+DEMO_QUESTIONS = (
+    "revenue last 30 days",
+    "ab",  # replaced by one `ab <id>` per demo experiment
+    "retention",
+    "funnel last 30 days",
+    "revenue by traffic_source last 30 days",
+)
 
 log = logging.getLogger("bot")
 

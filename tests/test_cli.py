@@ -116,9 +116,17 @@ def test_demo_runs_end_to_end_in_a_subprocess(tmp_path):
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for question in ("revenue last 30 days", "ab checkout_redesign", "retention"):
+    for question in (
+        "revenue last 30 days",
+        "ab checkout_redesign",
+        "retention",
+        "funnel last 30 days",
+        "revenue by traffic_source last 30 days",
+    ):
         assert f"/kpi {question}" in proc.stdout
+    assert "Revenue by traffic source" in proc.stdout or "by traffic source" in proc.stdout
     pngs = sorted(p.name for p in out.glob("*.png"))
     assert any(name.startswith("revenue") for name in pngs)
     assert any(name.startswith("retention") for name in pngs)
+    assert any(name.startswith("funnel") for name in pngs)
     assert sum(name.startswith("ab_") for name in pngs) >= 4
