@@ -18,6 +18,7 @@ import pytest
 from scipy.stats import chisquare
 from statsmodels.stats.proportion import proportions_ztest
 
+from bot import demo_data
 from bot.demo_data import EXPERIMENTS, HISTORY_DAYS, generate, planted_anomalies
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,8 +95,8 @@ def test_progress_names_each_table_with_its_rows(small, tmp_path: Path) -> None:
     assert statuses == [
         f"simulating {SMALL:,} users",
         *(
-            f"writing {table} ({i}/5 tables, {written[table]:,} rows)"
-            for i, table in enumerate(TABLES, start=1)
+            f"writing {table} ({i}/{len(demo_data.TABLES)} tables, {written[table]:,} rows)"
+            for i, table in enumerate(demo_data.TABLES, start=1)
         ),
         "adding the planned experiments",
     ]

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
+from typing import Protocol
 
 
-def join_or_fail(threads: threading.Thread | Iterable[threading.Thread], timeout: float) -> None:
-    """Join each thread; a thread still alive after ``timeout`` seconds fails the test."""
-    for thread in [threads] if isinstance(threads, threading.Thread) else list(threads):
+class Joinable(Protocol):  # a threading.Thread or a multiprocessing.Process
+    name: str
+
+    def join(self, timeout: float | None = None) -> None: ...
+
+    def is_alive(self) -> bool: ...
+
+
+def join_or_fail(threads: Joinable | Iterable[Joinable], timeout: float) -> None:
+    """Join each thread (or process); one still alive after ``timeout`` s fails the test."""
+    for thread in list(threads) if isinstance(threads, Iterable) else [threads]:
         thread.join(timeout=timeout)
         assert not thread.is_alive(), f"thread {thread.name} still running after {timeout} s"
