@@ -15,15 +15,21 @@ import argparse
 from bot.alerts.service import AlertOutcome, AlertService
 from bot.alerts.store import AlertStore
 from bot.digest.runtime import open_store
+from bot.digest.store import DigestStore
 from bot.service import KpiService
 from bot.settings import Settings, SettingsError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def alert_service(settings: Settings, kpi: KpiService, sender=None, **overrides) -> AlertService:
-    """The service on ``KPI_STATE_DB``: the rules table and the digest's ledger."""
-    ledger_store, engine = open_store(settings)
+def alert_service(
+    settings: Settings, kpi: KpiService, sender=None, engine=None, **overrides
+) -> AlertService:
+    """The service on ``KPI_STATE_DB`` (``engine`` if already open): the rules table and
+    the digest's ledger."""
+    if engine is None:
+        _, engine = open_store(settings)
+    ledger_store = DigestStore(engine)
     options = {
         "allowlists": settings.allowlists,
         "admins": settings.alert_admins,
