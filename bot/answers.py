@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.core.alerts import AlertCommand
 from bot.core.funnel import FunnelReport
 from bot.core.questions import (
     DigestCommand,
@@ -109,6 +110,14 @@ class DigestCommandAnswer:
 
 
 @dataclass(frozen=True)
+class AlertCommandAnswer:
+    """``alert …`` is handled by the Slack edge (``bot.slack.commands.alerts``)."""
+
+    command: AlertCommand
+    charts: tuple[Chart, ...] = ()
+
+
+@dataclass(frozen=True)
 class ErrorAnswer:
     kind: str  # parse | unknown_experiment | empty | warehouse | internal | refused
     message: str  # mrkdwn-safe: user text inside it is escaped
@@ -124,5 +133,6 @@ Answer = (
     | FunnelAnswer
     | HelpAnswer
     | DigestCommandAnswer
+    | AlertCommandAnswer
     | ErrorAnswer
 )

@@ -129,10 +129,16 @@ class AlertService:
     # ------------------------------------------------------------ management
 
     def create(
-        self, channel: str, user: str | None, rule: AlertRule, as_of: date | None = None
+        self,
+        channel: str,
+        user: str | None,
+        rule: AlertRule,
+        as_of: date | None = None,
+        evaluate: bool = True,
     ) -> tuple[StoredRule, list[AlertOutcome]] | str:
-        """Add a rule and evaluate it at once on the latest complete data day; a str is
-        a refusal to show the asker (allowlists, unknown experiment, no data)."""
+        """Add a rule and (``evaluate``) evaluate it at once on the latest complete data
+        day; a str is a refusal to show the asker (allowlists, unknown experiment, no
+        data). Slack evaluates after posting the confirmation (``check(rules=…)``)."""
         audience = self.allowlists.audience(channel, user, restricted=rule.restricted)
         if audience is not Audience.PUBLIC:
             return REFUSED
@@ -145,7 +151,7 @@ class AlertService:
         if latest is None:
             return "There is no complete day of data yet to alert on."
         stored = self.store.add(channel, rule, user, naive_utc(self.clock()), latest)
-        return stored, self.check(as_of, rules=[stored])
+        return stored, self.check(as_of, rules=[stored]) if evaluate else []
 
     def rules(self, channel: str) -> list[StoredRule]:
         return self.store.active(channel)

@@ -57,7 +57,7 @@ EXAMPLES = (
     "/kpi alert aov anomaly",
     "/kpi alert ab checkout_redesign",
 )
-RULE_FORMS = "`below <number>`, `above <number>`, `drops <N>%`, `rises <N>%` or `anomaly`"
+RULE_FORMS = "`below N`, `above N`, `drops N%`, `rises N%` or `anomaly`"
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ def _parse_where(
     if match is None:
         return (
             AlertParseError(
-                "After `where`, name a dimension and a value: `where <dimension> = <value>`.",
+                "After `where`, name a dimension and a value: `where DIMENSION = VALUE`.",
                 f"/kpi alert {metric} drops 30%",
             ),
             [],
@@ -416,3 +416,63 @@ def days_to_evaluate(
     if evaluated_through is not None:
         first = max(first, evaluated_through + timedelta(days=1))
     return [first + timedelta(days=i) for i in range((latest - first).days + 1)]
+
+
+# ---------------------------------------------------------------- /kpi alert …
+
+AlertAction = Literal["create", "list", "delete", "mute"]
+MAX_MUTE_DAYS = 365
+ALERT_USAGE = (
+    "*Alerts* — `/kpi alert METRIC [where DIMENSION = VALUE] RULE`: metrics "
+    "`revenue`, `orders`, `aov`; rules "
+    "`below N`, `above N`, `drops N%`, `rises N%` (vs the same weekday a week "
+    "earlier), `anomaly`",
+    "   `/kpi alert revenue drops 30%` · `/kpi alert orders below 50` · "
+    "`/kpi alert aov anomaly` · `/kpi alert ab checkout_redesign` (SRM, significance)",
+    "   `/kpi alerts` lists this channel's · `/kpi alert delete 12` · `/kpi alert mute 12 7`",
+)
+
+
+@dataclass(frozen=True)
+class AlertCommand:
+    """``/kpi alert …`` / ``/kpi alerts``: acted on by the Slack edge."""
+
+    action: AlertAction
+    rule: AlertRule | None = None  # create
+    alert_id: int | None = None  # delete, mute
+    days: int | None = None  # mute
+
+
+def parse_alert_command(args: list[str]) -> AlertCommand | AlertParseError:
+    """The words after ``alert``/``alerts``; never raises."""
+    words = [w for w in args if w]
+    verb = words[0].lower() if words else "list"
+    if verb in ("list", "ls"):
+        return AlertCommand("list")
+    if verb in ("delete", "remove", "rm"):
+        alert_id = _alert_id(words[1:2])
+        if alert_id is None or len(words) != 2:
+            return AlertParseError(
+                "Which alert? Give its number from `/kpi alerts`.", "/kpi alert delete 12"
+            )
+        return AlertCommand("delete", alert_id=alert_id)
+    if verb == "mute":
+        alert_id = _alert_id(words[1:2])
+        days = _alert_id(words[2:3])
+        if alert_id is None or days is None or len(words) != 3 or days > MAX_MUTE_DAYS:
+            return AlertParseError(
+                f"Mute needs the alert's number and a number of days (1–{MAX_MUTE_DAYS}).",
+                "/kpi alert mute 12 7",
+            )
+        return AlertCommand("mute", alert_id=alert_id, days=days)
+    rule = parse_rule(words)
+    if isinstance(rule, AlertParseError):
+        return rule
+    return AlertCommand("create", rule=rule)
+
+
+def _alert_id(words: list[str]) -> int | None:
+    if len(words) != 1 or not (words[0].isascii() and words[0].isdigit()):
+        return None
+    value = int(words[0])
+    return value if 1 <= value <= 10**9 else None

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+from bot.core.alerts import ALERT_USAGE, AlertCommand, AlertParseError, parse_alert_command
 from bot.core.stats import ALPHA_MAX, ALPHA_MIN
 from bot.core.windows import (
     DateWindow,
@@ -99,6 +100,7 @@ Question = (
     | FunnelQuestion
     | HelpQuestion
     | DigestCommand
+    | AlertCommand
 )
 
 DEFAULT_WINDOW = "last 7 days"
@@ -540,6 +542,23 @@ DIGEST = QuestionSpec(
     ),
     example=EXAMPLE_DIGEST,
 )
+
+
+def _alert(args: list[str], as_of: date | None = None) -> AlertCommand | ParseError:
+    parsed = parse_alert_command(args)
+    if isinstance(parsed, AlertParseError):
+        return ParseError(parsed.message, parsed.example)
+    return parsed
+
+
+ALERT = QuestionSpec(
+    "alert",
+    AlertCommand,
+    _alert,
+    aliases=("alerts",),
+    usage=ALERT_USAGE,
+    example="/kpi alert orders drops 30%",
+)
 HELP = QuestionSpec(
     "help",
     HelpQuestion,
@@ -563,7 +582,9 @@ WINDOWS_TOPIC = HelpTopic(
 
 # The grammar: one entry per /kpi subcommand, in the order help lists them. A new kind of
 # question adds its spec here and its answer kind in ``bot.kinds`` (a test checks both).
-GRAMMAR: tuple[QuestionSpec, ...] = (REVENUE, EXPERIMENTS, RETENTION, FUNNEL, DIGEST, HELP)
+GRAMMAR: tuple[QuestionSpec, ...] = (
+    REVENUE, EXPERIMENTS, RETENTION, FUNNEL, DIGEST, ALERT, HELP
+)  # fmt: skip
 HELP_ONLY_TOPICS: tuple[HelpTopic, ...] = (WINDOWS_TOPIC,)
 
 COMMANDS: dict[str, QuestionSpec] = {
