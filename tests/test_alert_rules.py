@@ -163,3 +163,81 @@ def test_days_to_evaluate_catch_up_and_first_day() -> None:
     assert days_to_evaluate(d, d, d - timedelta(days=9), 3) == []  # up to date
     with pytest.raises(ValueError):
         days_to_evaluate(d, None, d, 0)
+
+
+# ------------------------------------------------------------------ planted demo anomalies
+
+PLANTED_USERS = 30_000  # at 3,000 users a day has ~6 orders: noise hides a 0.3× day
+PLANTED_END = date(2026, 11, 24)
+
+
+@pytest.fixture(scope="module")
+def planted_raw(tmp_path_factory: pytest.TempPathFactory) -> dict[date, tuple[int, float]]:
+    """(orders, revenue) per day from the raw tables (METRICS.md), no dbt needed."""
+    import duckdb
+
+    from bot.demo_data import generate
+
+    path = tmp_path_factory.mktemp("alerts-planted") / "planted.duckdb"
+    generate(path, users=PLANTED_USERS, seed=7, end=PLANTED_END)
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = con.execute(
+            """
+            select cast(o.created_at as date), count(distinct o.order_id),
+                   coalesce(sum(i.sale_price), 0)
+            from thelook.orders o left join thelook.order_items i on i.order_id = o.order_id
+            where o.status = 'Complete'
+            group by 1
+            """
+        ).fetchall()
+    raw = {day: (int(n), float(r)) for day, n, r in rows}
+    day = min(raw)
+    while day <= PLANTED_END:
+        raw.setdefault(day, (0, 0.0))  # a day inside the data with no orders is a zero
+        day += timedelta(days=1)
+    return raw
+
+
+def _expected_changes(condition: str, percent: float) -> set[date]:
+    """Where a week-over-week rule must fire, from the planted factors alone: on a planted
+    day, and a week later (when the planted day is the one compared with)."""
+    from bot.demo_data import ANOMALIES
+
+    limit = percent / 100
+    days = set()
+    for anomaly in ANOMALIES:
+        day = PLANTED_END - timedelta(days=anomaly.offset_days)
+        for when, ratio in ((day, anomaly.factor), (day + timedelta(days=7), 1 / anomaly.factor)):
+            hit = ratio <= 1 - limit if condition == "drops" else ratio >= 1 + limit
+            if hit and when <= PLANTED_END:
+                days.add(when)
+    return days
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("revenue anomaly", "planted"),
+        ("orders anomaly", "planted"),
+        ("aov anomaly", "none"),  # the plant changes how many buy, not what they spend
+        ("revenue drops 50%", "drops 50"),
+        ("orders drops 50%", "drops 50"),
+        ("revenue rises 100%", "rises 100"),
+        ("orders rises 100%", "rises 100"),
+    ],
+)
+def test_each_rule_kind_fires_on_the_planted_days(planted_raw, text: str, expected: str) -> None:
+    from bot.demo_data import planted_anomalies
+
+    parsed = rule(text)
+    series = metric_series(planted_raw, parsed.metric)
+    days = [PLANTED_END - timedelta(days=i) for i in range(60)]
+    fired = {d for d in days if evaluate(parsed, series, d).fired}
+    if expected == "planted":
+        assert fired == set(planted_anomalies(PLANTED_END))
+    elif expected == "none":
+        assert fired == set()
+    else:
+        condition, percent = expected.split()
+        assert fired == _expected_changes(condition, float(percent))
