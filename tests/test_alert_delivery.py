@@ -356,3 +356,25 @@ def test_anomaly_rule_agrees_with_the_digest_rule_on_raw_numbers(make, slack, ra
     quiet = next(d for d in (day - timedelta(days=i) for i in range(1, 8)) if d not in flagged)
     other = service.create(CHANNEL, USER, rule("revenue anomaly"), as_of=quiet + timedelta(days=1))
     assert not isinstance(other, str) and [o.status for o in other[1]] == ["not_fired"]
+
+
+def test_a_crash_after_posting_finishes_the_chart_without_reposting(make, slack) -> None:
+    clock = Clock(NOW)
+    service = make(clock)
+    stored = service.store.add(CHANNEL, rule("orders above 0"), USER, naive_utc(NOW), DEMO_END)
+    key = day_key(stored.id, DEMO_END)
+    crashed = service.ledger.claim(
+        CHANNEL, key, now=naive_utc(NOW), lease=timedelta(minutes=10), owner="crashed"
+    )
+    # It posted the alert (Slack has it) and recorded the ts, then died before the chart.
+    sent = SlackSender(message_client(TOKEN, slack.base_url)).post_blocks(
+        CHANNEL, [{"type": "section", "text": {"type": "mrkdwn", "text": "alert"}}], "alert"
+    )
+    assert service.ledger.mark_posted(crashed, sent.ts, naive_utc(NOW))
+
+    clock.now = NOW + timedelta(minutes=11)
+    [outcome] = make(clock).check()
+    assert outcome.status == "sent" and outcome.ts == sent.ts
+    assert len(posts(slack)) == 1  # only the crashed process's post
+    [upload] = slack.uploads()
+    assert upload.thread_ts == sent.ts
