@@ -38,7 +38,7 @@ def test_dry_run_prints_what_would_fire_and_writes_nothing(env: str, capsys) -> 
     assert main(["alerts", "check", "--dry-run", "--as-of", as_of]) == 0
     out = capsys.readouterr().out
     assert f"alert #{rule_id} {CHANNEL} {DEMO_END.isoformat()}: would_send" in out
-    assert "Orders was" in out and "above your threshold of 0" in out
+    assert f"Orders on {DEMO_END:%a %Y-%m-%d}:" in out and "above your threshold of 0" in out
     assert DigestStore(env).deliveries() == []
     assert AlertStore(env).get(rule_id).evaluated_through is None
 

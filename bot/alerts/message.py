@@ -53,22 +53,22 @@ def headline(ev: Evaluation) -> str:
     if rule.condition in ("below", "above"):
         gap = abs((ev.value or 0.0) - (ev.reference or 0.0))
         return (
-            f"{label} was {value} on {day}: {value_text(metric, gap)} {rule.condition} "
+            f"{label} on {day}: {value}, {value_text(metric, gap)} {rule.condition} "
             f"your threshold of {value_text(metric, ev.reference)}"
         )
     if rule.condition in ("drops", "rises"):
         moved = "down" if (ev.change or 0.0) < 0 else "up"
-        by = fmt.pct(abs(ev.change or 0.0)).lstrip("+")
+        by = fmt.rate(abs(ev.change or 0.0))  # a fraction: 2.127 → 212.7 %
         earlier = f"{value_text(metric, ev.reference)} on {fmt.day(ev.reference_day)}"
         return (
-            f"{label} was {value} on {day}: {moved} {by} from {earlier} "
+            f"{label} on {day}: {value}, {moved} {by} from {earlier} "
             "(the same weekday a week earlier)"
         )
     band = ev.band
     assert band is not None
     side = "below" if ev.direction == "low" else "above"
     return (
-        f"{label} was {value} on {day}, unusually {ev.direction}: {side} its usual range "
+        f"{label} on {day}: {value}, unusually {ev.direction}: {side} its usual range "
         f"for a {ev.day:%A} of {value_text(metric, band.low)}–{value_text(metric, band.high)} "
         f"(median of the 8 before: {value_text(metric, band.median)})"
     )
