@@ -127,7 +127,17 @@ def metric_chart(ev: Evaluation, series: Mapping[date, float | None]) -> Chart:
         currency="$" if metric in CURRENCY_METRICS else "",
         highlight_days=[ev.day],
     )
+    _relabel(figure, metric, ev)
     return Chart(name=f"alert-{metric}", title=title, png=to_png(figure))
+
+
+def _relabel(figure, metric: str, ev: Evaluation) -> None:
+    """The revenue chart names its axis and ringed value as revenue; say the metric."""
+    ax = figure.axes[0]
+    ax.set_ylabel(f"{METRICS[metric][0]} per day")
+    for text in ax.texts:
+        if text.get_gid() == "highlight-label":
+            text.set_text(f"{ev.day:%a %b} {ev.day.day}\n{value_text(metric, ev.value)}")
 
 
 def _footer(rule_text: str, context: AlertContext) -> str:
