@@ -72,13 +72,8 @@ KINDS: tuple[AnswerKind, ...] = (
         answer_revenue,
         (
             Presentation(
-                answers.RevenueAnswer,
-                tx.revenue_text,
-                bk.revenue_blocks,
-                summary.revenue_headline,
-                js.revenue_json,
-                charts.revenue_answer_chart,
-                restricted=True,
+                answers.RevenueAnswer, tx.revenue_text, bk.revenue_blocks, summary.revenue_headline,
+                js.revenue_json, charts.revenue_answer_chart, restricted=True,
             ),
         ),
     ),
@@ -88,21 +83,13 @@ KINDS: tuple[AnswerKind, ...] = (
         (
             # Revenue per user per arm (and users per arm) is revenue-derived.
             Presentation(
-                answers.ExperimentAnswer,
-                tx.experiment_text,
-                bk.experiment_blocks,
-                bk.experiment_fallback,
-                js.experiment_json,
-                charts.experiment_answer_chart,
+                answers.ExperimentAnswer, tx.experiment_text, bk.experiment_blocks,
+                bk.experiment_fallback, js.experiment_json, charts.experiment_answer_chart,
                 restricted=True,
             ),
             Presentation(
-                answers.ExperimentListAnswer,
-                tx.experiment_list_text,
-                bk.experiment_list_blocks,
-                bk.experiment_list_fallback,
-                js.experiment_list_json,
-                charts.no_chart,
+                answers.ExperimentListAnswer, tx.experiment_list_text, bk.experiment_list_blocks,
+                bk.experiment_list_fallback, js.experiment_list_json, charts.no_chart,
                 restricted=False,
             ),
         ),
@@ -113,12 +100,8 @@ KINDS: tuple[AnswerKind, ...] = (
         answer_retention,
         (
             Presentation(
-                answers.RetentionAnswer,
-                tx.retention_text,
-                bk.retention_blocks,
-                summary.retention_headline,
-                js.retention_json,
-                charts.retention_answer_chart,
+                answers.RetentionAnswer, tx.retention_text, bk.retention_blocks,
+                summary.retention_headline, js.retention_json, charts.retention_answer_chart,
                 restricted=False,
             ),
         ),
@@ -129,13 +112,8 @@ KINDS: tuple[AnswerKind, ...] = (
         (
             # Sessions, users and conversions only: no revenue-derived figure.
             Presentation(
-                answers.FunnelAnswer,
-                fn.funnel_text,
-                fn.funnel_blocks,
-                fn.funnel_fallback,
-                fn.funnel_json,
-                fn.funnel_answer_chart,
-                restricted=False,
+                answers.FunnelAnswer, fn.funnel_text, fn.funnel_blocks, fn.funnel_fallback,
+                fn.funnel_json, fn.funnel_answer_chart, restricted=False,
             ),
         ),
     ),
@@ -144,13 +122,8 @@ KINDS: tuple[AnswerKind, ...] = (
         answer_digest_command,
         (
             Presentation(
-                answers.DigestCommandAnswer,
-                tx.digest_command_text,
-                bk.digest_command_blocks,
-                bk.help_fallback,
-                js.digest_command_json,
-                charts.no_chart,
-                restricted=False,
+                answers.DigestCommandAnswer, tx.digest_command_text, bk.digest_command_blocks,
+                bk.help_fallback, js.digest_command_json, charts.no_chart, restricted=False,
             ),
         ),
         private=lambda question: True,
@@ -160,13 +133,8 @@ KINDS: tuple[AnswerKind, ...] = (
         answer_alert_command,
         (
             Presentation(
-                answers.AlertCommandAnswer,
-                al.alert_command_text,
-                al.alert_command_blocks,
-                bk.help_fallback,
-                al.alert_command_json,
-                charts.no_chart,
-                restricted=False,
+                answers.AlertCommandAnswer, al.alert_command_text, al.alert_command_blocks,
+                bk.help_fallback, al.alert_command_json, charts.no_chart, restricted=False,
             ),
         ),
         private=lambda question: True,
@@ -176,13 +144,8 @@ KINDS: tuple[AnswerKind, ...] = (
         answer_help,
         (
             Presentation(
-                answers.HelpAnswer,
-                tx.help_text,
-                bk.help_blocks,
-                bk.help_fallback,
-                js.help_json,
-                charts.no_chart,
-                restricted=False,
+                answers.HelpAnswer, tx.help_text, bk.help_blocks, bk.help_fallback, js.help_json,
+                charts.no_chart, restricted=False,
             ),
         ),
         private=lambda question: True,

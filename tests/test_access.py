@@ -96,10 +96,8 @@ def test_no_answer_shows_a_restricted_figure_outside_the_allowlists(
                 posts = len(slack.messages("chat.postMessage"))
                 sent = bot.ask(text, channel_id=channel, user_id=user)
                 replies = slack.wait_for(  # a private reply, or a post in the channel
-                    lambda sent=sent, posts=posts: (
-                        _replies_to(slack, sent.response_url_name)
-                        or len(slack.messages("chat.postMessage")) > posts
-                    ),
+                    lambda sent=sent, posts=posts: _replies_to(slack, sent.response_url_name)
+                    or len(slack.messages("chat.postMessage")) > posts,
                     timeout=30,
                 )
                 audience = lists.audience(channel, user, restricted=restricted[text])

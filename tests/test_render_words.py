@@ -43,7 +43,9 @@ def test_the_trend_compares_only_the_cohorts_shown() -> None:
     # 8 shown, the newest without week 1: 4 recent vs the 3 shown before them.
     assert (trend.recent.cohorts, trend.baseline.cohorts) == (4, 3)
     shown_weeks = set(shown.report.cohorts)
-    week1 = rows[(rows.week_n == 1) & rows.cohort_week.isin(shown_weeks)].sort_values("cohort_week")
+    week1 = rows[(rows.week_n == 1) & rows.cohort_week.isin(shown_weeks)].sort_values(
+        "cohort_week"
+    )
     before = week1.iloc[:-4]
     assert trend.baseline.users == before.cohort_size.sum()
     assert trend.baseline.active_users == before.active_users.sum()

@@ -11,6 +11,11 @@
   recent scheduled time and, if it is within the grace period and the ledger has no
   sent digest for it, sends it now, saying it is late.
 
+Alerts (``bot.alerts``) are a second job in this scheduler and job store, ``alert-check``
+on ``KPI_ALERT_CRON`` (default hourly), plus a start-up round in the local store: one
+scheduler thread and one job table per process, so a replica never runs the other's job
+without its service. Its rounds deliver through the same ledger.
+
 APScheduler 3 has no cross-process lock: two replicas may both run the job. The ledger
 (claim before post) is what makes that harmless.
 
