@@ -106,11 +106,8 @@ def test_two_replicas_run_the_hourly_check_and_post_each_alert_once(
         assert ids == sorted([JOB_ID, ALERT_JOB_ID])  # two jobs, one store, not per replica
         # Racing replicas may each leave a day the other was posting unsettled; the next
         # round (here, by hand) finds it sent and settles it, posting nothing.
-        assert [o.status for o in second.alerts.check() if o.fired] in (
-            [],
-            ["already_sent"],
-            ["already_sent", "already_sent"],
-        )
+        statuses = [o.status for o in second.alerts.check() if o.fired]
+        assert len(statuses) <= 3 and set(statuses) <= {"already_sent"}, statuses
     assert AlertStore(state_db_url).get(rule_id).evaluated_through == DEMO_END
     assert len(posts(slack)) == 3
 
