@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.core.alerts import AlertCommand
 from bot.core.funnel import FunnelReport
 from bot.core.metric_questions import MetricQuestion
 from bot.core.metric_report import MetricReport
@@ -112,6 +113,14 @@ class DigestCommandAnswer:
 
 
 @dataclass(frozen=True)
+class AlertCommandAnswer:
+    """``alert …`` is handled by the Slack edge (``bot.slack.commands.alerts``)."""
+
+    command: AlertCommand
+    charts: tuple[Chart, ...] = ()
+
+
+@dataclass(frozen=True)
 class ErrorAnswer:
     kind: str  # parse | unknown_experiment | empty | warehouse | internal | refused
     message: str  # mrkdwn-safe: user text inside it is escaped
@@ -147,6 +156,7 @@ Answer = (
     | FunnelAnswer
     | HelpAnswer
     | DigestCommandAnswer
+    | AlertCommandAnswer
     | ErrorAnswer
     | MetricAnswer
     | MetricCatalogAnswer

@@ -1,4 +1,4 @@
-"""Terminal edge: ``python -m bot generate|build|ask|demo|serve|digest``.
+"""Terminal edge: ``python -m bot generate|build|ask|demo|serve|digest|alerts``.
 
 Thin by design: parse arguments, call the library, print, and turn failures into exit
 codes and one-line messages (0 = answered, 1 = failed, 2 = not understood / bad usage).
@@ -140,6 +140,19 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument("--as-of", type=_iso_date, help="date the digest is for (default today)")
     digest.add_argument("--channel", action="append", help="channel ID (repeatable)")
     digest.add_argument("--out", type=Path, default=Path("out"), help="chart directory (dry run)")
+
+    alerts = sub.add_parser(
+        "alerts",
+        help="evaluate the alert rules (as the scheduler does)",
+        description="Evaluate every alert rule on the complete data days it hasn't been "
+        "evaluated on, and post what fires (once).\n\n"
+        "Example: python -m bot alerts check --dry-run",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    alerts_sub = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+    check = alerts_sub.add_parser("check", help="one evaluation round")
+    check.add_argument("--as-of", type=_iso_date, help="evaluate as if today were DATE")
+    check.add_argument("--dry-run", action="store_true", help="print; write and post nothing")
     return parser
 
 
@@ -159,6 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": _demo,
         "serve": _serve,
         "digest": _digest,
+        "alerts": _alerts,
     }[args.command]
     try:
         return handler(args, settings)
@@ -327,3 +341,9 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
     from bot.digest.cli import run_digest_command
 
     return run_digest_command(args, settings)
+
+
+def _alerts(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.alerts.cli import run_alerts_command
+
+    return run_alerts_command(args, settings)

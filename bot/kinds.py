@@ -20,6 +20,7 @@ from typing import Any
 
 from bot import answers
 from bot.answerers import AnswerContext
+from bot.answerers.alerts import answer_alert_command
 from bot.answerers.commands import answer_digest_command, answer_help
 from bot.answerers.experiments import answer_experiments
 from bot.answerers.funnel import answer_funnel
@@ -28,6 +29,7 @@ from bot.answerers.retention import answer_retention
 from bot.answerers.revenue import answer_revenue
 from bot.chart_workers import ChartRenderer, render_inline
 from bot.core import questions as grammar
+from bot.render import alerts as al
 from bot.render import blocks as bk
 from bot.render import charts, summary
 from bot.render import funnel as fn
@@ -126,6 +128,17 @@ KINDS: tuple[AnswerKind, ...] = (
             Presentation(
                 answers.DigestCommandAnswer, tx.digest_command_text, bk.digest_command_blocks,
                 bk.help_fallback, js.digest_command_json, charts.no_chart, restricted=False,
+            ),
+        ),
+        private=lambda question: True,
+    ),
+    AnswerKind(
+        grammar.ALERT,
+        answer_alert_command,
+        (
+            Presentation(
+                answers.AlertCommandAnswer, al.alert_command_text, al.alert_command_blocks,
+                bk.help_fallback, al.alert_command_json, charts.no_chart, restricted=False,
             ),
         ),
         private=lambda question: True,

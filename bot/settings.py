@@ -55,6 +55,9 @@ class Settings:
     digest_channels: tuple[str, ...] = ()
     digest_cron: str = "0 9 * * mon"
     digest_grace_hours: float = 48.0
+    alert_cron: str = "0 * * * *"  # KPI_ALERT_CRON: alert checks (hourly), in KPI_TIMEZONE
+    alert_catchup_days: int = 3  # KPI_ALERT_CATCHUP_DAYS: at most this many days back
+    alert_admins: frozenset[str] = frozenset()  # KPI_ALERT_ADMINS: may delete any alert
     chart_processes: int = 1  # serve renders charts in this many worker processes; 0 = inline
     log_level: str = "WARNING"  # KPI_LOG_LEVEL; the CLI's -v raises it to INFO
 
@@ -113,6 +116,9 @@ def _read(env: Mapping[str, str]) -> Settings:
         digest_channels=tuple(sorted(_ids(env, "KPI_DIGEST_CHANNELS", _CHANNEL_ID))),
         digest_cron=env.get("KPI_DIGEST_CRON", "0 9 * * mon").strip() or "0 9 * * mon",
         digest_grace_hours=_number(env, "KPI_DIGEST_GRACE_HOURS", 48.0),
+        alert_cron=env.get("KPI_ALERT_CRON", "0 * * * *").strip() or "0 * * * *",
+        alert_catchup_days=_catchup_days(env),
+        alert_admins=_ids(env, "KPI_ALERT_ADMINS", _USER_ID),
         chart_processes=_count(env, "KPI_CHART_PROCESSES", 1, maximum=32),
         log_level=_log_level(env.get("KPI_LOG_LEVEL", "")),
     )
@@ -180,6 +186,13 @@ def _count(env: Mapping[str, str], name: str, default: int, maximum: int) -> int
     if not (raw.isascii() and raw.isdigit()) or int(raw) > maximum:
         raise SettingsError(f"{name} must be a whole number from 0 to {maximum}, not {raw!r}.")
     return int(raw)
+
+
+def _catchup_days(env: Mapping[str, str]) -> int:
+    days = _count(env, "KPI_ALERT_CATCHUP_DAYS", 3, maximum=60)
+    if days < 1:
+        raise SettingsError("KPI_ALERT_CATCHUP_DAYS must be a whole number from 1 to 60.")
+    return days
 
 
 def _log_level(raw: str) -> str:

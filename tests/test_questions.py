@@ -215,7 +215,7 @@ ERRORS = [
         WED,
         [
             "I don't know the command `forecast`",
-            "`revenue`, `ab`, `retention`, `funnel`, `digest`, `help`",
+            "`revenue`, `ab`, `retention`, `funnel`, `digest`, `alert`, `help`",
         ],
         "/kpi revenue last 30 days",
     ),

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+from bot.core.alerts import ALERT_USAGE, AlertCommand, AlertParseError, parse_alert_command
 from bot.core.metric_questions import MetricQuestion, Vocabulary
 from bot.core.stats import ALPHA_MAX, ALPHA_MIN
 from bot.core.windows import (
@@ -103,6 +104,7 @@ Question = (
     | HelpQuestion
     | DigestCommand
     | MetricQuestion
+    | AlertCommand
 )
 
 DEFAULT_WINDOW = "last 7 days"
@@ -578,6 +580,23 @@ DIGEST = QuestionSpec(
     ),
     example=EXAMPLE_DIGEST,
 )
+
+
+def _alert(args: list[str], as_of: date | None = None) -> AlertCommand | ParseError:
+    parsed = parse_alert_command(args)
+    if isinstance(parsed, AlertParseError):
+        return ParseError(parsed.message, parsed.example)
+    return parsed
+
+
+ALERT = QuestionSpec(
+    "alert",
+    AlertCommand,
+    _alert,
+    aliases=("alerts",),
+    usage=ALERT_USAGE,
+    example="/kpi alert orders drops 30%",
+)
 HELP = QuestionSpec(
     "help",
     HelpQuestion,
@@ -625,6 +644,7 @@ GRAMMAR: tuple[QuestionSpec, ...] = (
     RETENTION,
     FUNNEL,
     DIGEST,
+    ALERT,
     HELP,
     METRICS,
 )

@@ -11,6 +11,11 @@
   recent scheduled time and, if it is within the grace period and the ledger has no
   sent digest for it, sends it now, saying it is late.
 
+Alerts (``bot.alerts``) are a second job in this scheduler and job store, ``alert-check``
+on ``KPI_ALERT_CRON`` (default hourly), plus a start-up round in the local store: one
+scheduler thread and one job table per process, so a replica never runs the other's job
+without its service. Its rounds deliver through the same ledger.
+
 APScheduler 3 has no cross-process lock: two replicas may both run the job. The ledger
 (claim before post) is what makes that harmless.
 
@@ -38,7 +43,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -50,7 +55,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.digest.schedule import DigestPeriod, naive_utc
+from bot.digest.schedule import DigestPeriod, build_trigger, naive_utc
 from bot.digest.service import DigestService
 from bot.digest.store import DigestStore
 from bot.sender import SlackSender
@@ -58,11 +63,17 @@ from bot.service import KpiService
 from bot.settings import Settings, SettingsError
 from bot.state import create_tables, state_engine
 
+if TYPE_CHECKING:
+    from bot.alerts.service import AlertService
+
 log = logging.getLogger("bot.digest")
 
 JOB_ID = "weekly-digest"
 JOB_REF = "bot.digest.runtime:scheduled_digest"
 JOBS_TABLE = "digest_jobs"
+ALERT_JOB_ID = "alert-check"
+ALERT_JOB_REF = "bot.digest.runtime:scheduled_alerts"
+ALERT_MISFIRE_S = 3600  # a late round still runs (once); it checks every day not yet done
 # A failed scheduler round (state DB not writable) is retried this often. Each retry
 # runs the still-due job once more, so it is not seconds (a traceback each time).
 RETRY_S = 30.0
@@ -71,8 +82,9 @@ MAX_RETRIES = 3  # retries of one week's digest once its failure is in the ledge
 _bound = threading.local()
 
 
-def _bind(service: DigestService) -> None:
+def _bind(service: DigestService, alerts: AlertService | None = None) -> None:
     _bound.service = service
+    _bound.alerts = alerts
 
 
 def scheduled_digest() -> None:
@@ -84,6 +96,18 @@ def scheduled_digest() -> None:
     outcomes = service.run_due()
     for outcome in outcomes:
         log.info("digest %s/%s: %s", outcome.channel, outcome.period, outcome.status)
+
+
+def scheduled_alerts() -> None:
+    """The stored alert job: one evaluation round (``AlertService.check``) with this
+    thread's alert service, the same code as ``python -m bot alerts check``."""
+    alerts: AlertService | None = getattr(_bound, "alerts", None)
+    if alerts is None:  # a scheduler without alerts ran it: the next round catches up
+        log.error("alert job ran on a thread without an alert service")
+        return
+    for outcome in alerts.check():
+        if outcome.fired:
+            log.info("alert #%d %s: %s", outcome.rule_id, outcome.key, outcome.status)
 
 
 class _StateJobStore(SQLAlchemyJobStore):
@@ -135,8 +159,12 @@ class DigestScheduler:
         engine: Engine,
         grace_hours: float,
         retry_s: float = RETRY_S,
+        alerts: AlertService | None = None,
+        alert_cron: str = "0 * * * *",
     ) -> None:
         self.service = service
+        self.alerts = alerts
+        self.alert_trigger = build_trigger(alert_cron, service.timezone, "KPI_ALERT_CRON")
         self._lock = threading.Lock()
         self._round_problem: str | None = None
         # period key → (period, error): failures not yet written to the ledger.
@@ -157,7 +185,7 @@ class DigestScheduler:
                     pool_kwargs={
                         "thread_name_prefix": "kpi-digest",
                         "initializer": _bind,
-                        "initargs": (service,),
+                        "initargs": (service, alerts),
                     },
                 )
             },
@@ -178,11 +206,24 @@ class DigestScheduler:
             name="weekly KPI digest",
             replace_existing=True,
         )
+        if self.alerts is not None:
+            self.scheduler.add_job(
+                ALERT_JOB_REF,
+                trigger=self.alert_trigger,
+                id=ALERT_JOB_ID,
+                name="KPI alert check",
+                replace_existing=True,
+                misfire_grace_time=ALERT_MISFIRE_S,
+            )
         self.scheduler.start()
         if catch_up:
             self.scheduler.add_job(
                 self.service.run_due, id="digest-catch-up", jobstore="local", name="catch-up"
             )
+            if self.alerts is not None:  # days that became complete while the bot was down
+                self.scheduler.add_job(
+                    self.alerts.check, id="alert-catch-up", jobstore="local", name="alerts"
+                )
         job = self.scheduler.get_job(JOB_ID)
         log.warning(
             "weekly digest scheduled (%s, %s); next run %s",
@@ -234,6 +275,11 @@ class DigestScheduler:
             self.record_failures()
 
     def _on_job_failed(self, event: JobExecutionEvent) -> None:
+        if event.job_id in (ALERT_JOB_ID, "alert-catch-up"):
+            # Not a digest failure. The round's days stay unevaluated (each rule's
+            # evaluated_through didn't move), so the next round evaluates them.
+            log.error("alert check round failed or missed: %s", event.exception or "missed")
+            return
         period = self.service.due_period(event.scheduled_run_time)
         if period is None:  # nothing was due (e.g. a catch-up outside the grace period)
             return
@@ -328,7 +374,12 @@ def start_digest(
 ) -> DigestScheduler:
     """Seed subscriptions, start the scheduler (its ``service`` is what the Slack edge's
     digest commands use); the state DB is ``opened`` (from ``open_store``) or opened here."""
+    from bot.alerts.cli import alert_service
+
     store, engine = opened or open_store(settings)
     service = DigestService.from_settings(settings, kpi, store, SlackSender(client))
     store.seed(settings.digest_channels, naive_utc(service.clock()))
-    return DigestScheduler(service, engine, settings.digest_grace_hours).start()
+    alerts = alert_service(settings, kpi, SlackSender(client), engine=engine)
+    return DigestScheduler(
+        service, engine, settings.digest_grace_hours, alerts=alerts, alert_cron=settings.alert_cron
+    ).start()

@@ -25,14 +25,15 @@ LATE_AFTER = timedelta(minutes=15)  # a digest sent later than this says it is l
 MAX_FIRE_STEPS = 100_000  # bounds the search for the last fire time of a busy cron
 
 
-def build_trigger(cron: str, timezone: ZoneInfo) -> CronTrigger:
-    """The digest trigger; a malformed cron string is a ``SettingsError``."""
+def build_trigger(cron: str, timezone: ZoneInfo, setting: str = "KPI_DIGEST_CRON") -> CronTrigger:
+    """A trigger from a crontab string; a malformed one is a ``SettingsError`` naming
+    ``setting`` (the digest's, or ``KPI_ALERT_CRON``)."""
     try:
         return CronTrigger.from_crontab(cron, timezone=timezone)
     except ValueError as err:
         raise SettingsError(
-            f"KPI_DIGEST_CRON is not a valid crontab expression ({cron!r}): {err}. "
-            "Example: '0 9 * * mon' (Mondays 09:00)."
+            f"{setting} is not a valid crontab expression ({cron!r}): {err}. "
+            "Example: '0 9 * * mon' (Mondays 09:00), '0 * * * *' (hourly)."
         ) from None
 
 

@@ -17,11 +17,12 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.answers import ErrorAnswer
+from bot.core.alerts import AlertCommand
 from bot.core.questions import DigestCommand, ParseError, Question, parse_question
 from bot.kinds import kind_of
 from bot.sender import SlackSender, message_client
 from bot.settings import Settings
-from bot.slack.commands import digest
+from bot.slack.commands import alerts, digest
 from bot.slack.context import CommandContext, Services
 from bot.slack.dedupe import SeenRequests
 
@@ -31,6 +32,7 @@ log = logging.getLogger("bot.slack")
 # is answered by ``answer_question``, as ``bot.kinds`` declares it).
 SLACK_COMMANDS: dict[type, Callable[[CommandContext, Any], None]] = {
     DigestCommand: digest.handle,
+    AlertCommand: alerts.handle,
 }
 LISTENER_THREADS = 16
 # Answers run on their own pool. Bolt acks only once a listener thread picks the request

@@ -17,6 +17,7 @@ from bot.service import KpiService
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.alerts.service import AlertService
     from bot.digest.service import DigestService
 
 log = logging.getLogger("bot.slack")
@@ -57,6 +58,7 @@ class Services:
     settings: Settings
     kpi: KpiService
     digest: DigestService | None = None
+    alerts: AlertService | None = None
 
 
 @dataclass

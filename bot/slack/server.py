@@ -242,6 +242,7 @@ def serve(settings: Settings, host: str, port: int) -> int:
     # The weekly digest scheduler runs inside the serving process.
     scheduler = start_digest(settings, services.kpi, app.client, (store, engine))
     services.digest = scheduler.service
+    services.alerts = scheduler.alerts
     checks: dict[str, Check] = {
         "warehouse": WarehouseCheck(services.kpi.reader),
         "scheduler": scheduler.problem,

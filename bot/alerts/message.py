@@ -1,0 +1,170 @@
+"""An alert as a Slack message: what broke, by how much, against what, the data's age,
+who set the rule; and a 28-day chart of the metric with the day ringed.
+
+Pure functions of an evaluation (``bot.core.alerts``) and its context; the chart is
+drawn by ``bot.core.charts.build_revenue_figure`` (the revenue chart's daily line and
+its day highlighting), with the metric's own values and unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+
+from bot.answers import Chart
+from bot.core import format as fmt
+from bot.core.alerts import CURRENCY_METRICS, METRICS, Evaluation
+from bot.core.charts import build_revenue_figure, to_png
+from bot.digest.store import Delivery
+
+CHART_DAYS = 28
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    blocks: list[dict]
+    text: str  # the notification / fallback text
+    charts: tuple[Chart, ...] = ()
+
+
+@dataclass(frozen=True)
+class AlertContext:
+    rule_id: int
+    created_by: str | None
+    data_as_of: datetime | None
+    missed: Sequence[Delivery] = ()  # earlier alert deliveries that finally failed
+
+
+def value_text(metric: str, value: float | None) -> str:
+    if metric in CURRENCY_METRICS:
+        return fmt.money(value)
+    return fmt.count(value)
+
+
+def headline(ev: Evaluation) -> str:
+    """One line: what broke and by how much, against what."""
+    rule, metric = ev.rule, ev.rule.metric
+    label = METRICS[metric][0]
+    day = fmt.day(ev.day)
+    value = value_text(metric, ev.value)
+    if rule.condition in ("below", "above"):
+        gap = abs((ev.value or 0.0) - (ev.reference or 0.0))
+        return (
+            f"{label} on {day}: {value}, {value_text(metric, gap)} {rule.condition} "
+            f"your threshold of {value_text(metric, ev.reference)}"
+        )
+    if rule.condition in ("drops", "rises"):
+        moved = "down" if (ev.change or 0.0) < 0 else "up"
+        by = fmt.rate(abs(ev.change or 0.0))  # a fraction: 2.127 → 212.7 %
+        earlier = f"{value_text(metric, ev.reference)} on {fmt.day(ev.reference_day)}"
+        return (
+            f"{label} on {day}: {value}, {moved} {by} from {earlier} "
+            "(the same weekday a week earlier)"
+        )
+    band = ev.band
+    assert band is not None
+    side = "below" if ev.direction == "low" else "above"
+    return (
+        f"{label} on {day}: {value}, unusually {ev.direction}: {side} its usual range "
+        f"for a {ev.day:%A} of {value_text(metric, band.low)}–{value_text(metric, band.high)} "
+        f"(median of the 8 before: {value_text(metric, band.median)})"
+    )
+
+
+def day_alert(
+    ev: Evaluation,
+    context: AlertContext,
+    series: Mapping[date, float | None],
+    chart: bool = True,
+) -> AlertMessage:
+    line = headline(ev)
+    text = f"Alert #{context.rule_id}: {line}"
+    blocks = [
+        _section(f":rotating_light: *Alert #{context.rule_id}* · {line}."),
+        _context(_footer(ev.rule.describe(), context)),
+        *_missed_blocks(context.missed),
+    ]
+    charts = (metric_chart(ev, series),) if chart else ()
+    return AlertMessage(blocks, text, charts)
+
+
+def experiment_alert(
+    rule_text: str, experiment_id: str, event: str, detail: str, context: AlertContext
+) -> AlertMessage:
+    what = (
+        "a sample ratio mismatch: the split of users isn't what was planned, so its "
+        "results can't be trusted until that is explained"
+        if event == "srm"
+        else "a significant result"
+    )
+    line = f"Experiment `{experiment_id}` now shows {what}. {detail}".strip()
+    blocks = [
+        _section(f":rotating_light: *Alert #{context.rule_id}* · {line}"),
+        _context(_footer(rule_text, context) + f" · details: `/kpi ab {experiment_id}`"),
+        *_missed_blocks(context.missed),
+    ]
+    return AlertMessage(blocks, f"Alert #{context.rule_id}: {experiment_id}: {event}")
+
+
+def metric_chart(ev: Evaluation, series: Mapping[date, float | None]) -> Chart:
+    """The 28 days up to the alert's day, the day ringed."""
+    days = [ev.day - timedelta(days=i) for i in range(CHART_DAYS - 1, -1, -1)]
+    values = [series.get(d) for d in days]
+    frame = pd.DataFrame(
+        {"day": days, "revenue": [float("nan") if v is None else float(v) for v in values]}
+    )
+    metric = ev.rule.metric
+    title = f"{METRICS[metric][0]}, last {CHART_DAYS} days to {fmt.day(ev.day)}"
+    figure = build_revenue_figure(
+        frame,
+        frame.iloc[0:0],
+        title=title,
+        current_label=METRICS[metric][0],
+        previous_label="",
+        currency="$" if metric in CURRENCY_METRICS else "",
+        highlight_days=[ev.day],
+    )
+    _relabel(figure, metric, ev)
+    return Chart(name=f"alert-{metric}", title=title, png=to_png(figure))
+
+
+def _relabel(figure, metric: str, ev: Evaluation) -> None:
+    """The revenue chart names its axis and ringed value as revenue; say the metric."""
+    ax = figure.axes[0]
+    ax.set_ylabel(f"{METRICS[metric][0]} per day")
+    for text in ax.texts:
+        if text.get_gid() == "highlight-label":
+            text.set_text(f"{ev.day:%a %b} {ev.day.day}\n{value_text(metric, ev.value)}")
+
+
+def _footer(rule_text: str, context: AlertContext) -> str:
+    who = f"<@{context.created_by}>" if context.created_by else "the CLI"
+    as_of = fmt.timestamp(context.data_as_of) if context.data_as_of else "unknown"
+    return (
+        f"Rule `{rule_text}` set by {who} · data as of {as_of} · "
+        f"pause it: `/kpi alert mute {context.rule_id} 7`"
+    )
+
+
+def _missed_blocks(missed: Sequence[Delivery]) -> list[dict]:
+    if not missed:
+        return []
+    items = "; ".join(f"`{d.period}` ({d.error or 'unknown error'})" for d in missed[:5])
+    more = f" and {len(missed) - 5} more" if len(missed) > 5 else ""
+    return [
+        _context(
+            f":warning: {fmt.plural(len(missed), 'earlier alert')} in this channel couldn't "
+            f"be delivered: {items}{more}."
+        )
+    ]
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}
+
+
+def _context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:2900]}]}

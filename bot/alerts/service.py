@@ -1,0 +1,405 @@
+"""The alerts' one entry point for the scheduler, the CLI and the Slack commands.
+
+``check()`` evaluates every active rule on every complete data day it hasn't been
+evaluated on yet (at most ``catchup_days`` back; never before the rule's first day) and
+delivers each alert that fires through the digest's ledger (``bot.digest.store``):
+
+1. **claim** (channel, ``a<rule>:<YYYYMMDD>``) before posting: of two replicas (or two
+   schedulers, or a scheduler and the CLI) checking at once exactly one claim succeeds;
+2. post (Slack 429 retried by the client, 5xx / ``ratelimited`` / ``internal_error``
+   retried here with backoff, ``bot.digest.service.RetryPolicy``), record the ``ts`` at
+   once, the chart in the thread (recorded), then ``sent``;
+3. a delivery that still fails is ``failed`` in the ledger with its error and listed in
+   the next alert that reaches the channel (``reported_in``);
+4. ``evaluated_through`` moves past a day only once every alert of that day is settled:
+   if the process dies between evaluating and delivering, the next check evaluates the
+   day again and the claim (or its takeover after the lease) delivers it, once.
+
+Allowlists (``bot.access``): a revenue-derived rule is delivered only where revenue may
+appear publicly; a rule the allowlists now refuse is settled without a message (logged).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from bot.access import OPEN, Allowlists, Audience
+from bot.alerts.message import AlertContext, AlertMessage, day_alert, experiment_alert
+from bot.alerts.store import AlertStore, StoredRule, day_key, event_key
+from bot.answers import ExperimentAnswer
+from bot.core.alerts import (
+    AlertRule,
+    Evaluation,
+    ab_events,
+    days_to_evaluate,
+    evaluate,
+    metric_series,
+)
+from bot.core.anomalies import DEFAULT_SETTINGS
+from bot.core.questions import ExperimentQuestion
+from bot.digest import store as ledger
+from bot.digest.schedule import naive_utc, utc_now
+from bot.digest.service import AMBIGUOUS_ERRORS, DEFAULT_LEASE, RETRYABLE_ERRORS, RetryPolicy
+from bot.digest.store import DigestStore
+from bot.sender import PostResult, SlackSender
+from bot.service import KpiService
+
+log = logging.getLogger("bot.alerts")
+
+# Days of history an evaluation needs before its day: the anomaly rule's 8 weeks of
+# pooled residuals (56 days) and the same weekday a week before (7).
+HISTORY_DAYS = 7 * DEFAULT_SETTINGS.history_weeks + 7
+DEFAULT_RETRY = RetryPolicy()
+REFUSED = (
+    ":lock: This alert would post revenue figures, and they aren't shared in this channel "
+    "(or with you). Ask your workspace admins, or alert on `orders`."
+)
+SETTLED = frozenset(
+    {"sent", "already_sent", "failed", "muted", "not_allowed", "not_fired", "not_judged"}
+)
+
+
+@dataclass(frozen=True)
+class AlertOutcome:
+    rule_id: int
+    channel: str
+    key: str  # the ledger period (or the would-be one)
+    day: date | None  # the data day (None: an experiment event)
+    status: str  # sent | already_sent | in_progress | failed | muted | not_allowed |
+    #              not_fired | not_judged | no_sender | would_send (dry run)
+    ts: str | None = None
+    error: str | None = None
+    text: str | None = None  # the message's text (dry run: what would be posted)
+    message: AlertMessage | None = field(default=None, repr=False)
+
+    @property
+    def fired(self) -> bool:
+        return self.status not in ("not_fired", "not_judged")
+
+
+class AlertService:
+    def __init__(
+        self,
+        kpi: KpiService,
+        store: AlertStore,
+        ledger_store: DigestStore,
+        sender: SlackSender | None,
+        *,
+        allowlists: Allowlists = OPEN,
+        admins: frozenset[str] = frozenset(),
+        catchup_days: int = 3,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+        lease: timedelta = DEFAULT_LEASE,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        charts: bool = True,
+    ) -> None:
+        self.kpi = kpi
+        self.store = store
+        self.ledger = ledger_store
+        self.sender = sender
+        self.allowlists = allowlists
+        self.admins = admins
+        self.catchup_days = catchup_days
+        self.clock = clock  # aware UTC now
+        self.sleep = sleep
+        self.lease = lease
+        self.retry = retry
+        self.charts = charts
+
+    # ------------------------------------------------------------ days
+
+    def latest_complete_day(self, as_of: date | None = None) -> date | None:
+        """The last day of data that is over: the marts' last day, and before today
+        (``as_of``) in the reporting time zone."""
+        as_of = as_of or self.kpi.today()
+        last = self.kpi.reader.data_status().last_day
+        if last is None:
+            return None
+        return min(last, as_of - timedelta(days=1))
+
+    def may_post(self, rule: AlertRule, channel: str) -> bool:
+        audience = self.allowlists.audience(channel, None, restricted=rule.restricted)
+        return audience is Audience.PUBLIC
+
+    # ------------------------------------------------------------ management
+
+    def create(
+        self,
+        channel: str,
+        user: str | None,
+        rule: AlertRule,
+        as_of: date | None = None,
+        evaluate: bool = True,
+    ) -> tuple[StoredRule, list[AlertOutcome]] | str:
+        """Add a rule and (``evaluate``) evaluate it at once on the latest complete data
+        day; a str is a refusal to show the asker (allowlists, unknown experiment, no
+        data). Slack evaluates after posting the confirmation (``check(rules=…)``)."""
+        audience = self.allowlists.audience(channel, user, restricted=rule.restricted)
+        if audience is not Audience.PUBLIC:
+            return REFUSED
+        if rule.experiment_id is not None:
+            known = sorted(e.experiment_id for e in self.kpi.reader.experiments())
+            if rule.experiment_id not in known:
+                listed = ", ".join(f"`{k}`" for k in known[:10]) or "none"
+                return f"There is no experiment `{rule.experiment_id}`. Experiments: {listed}."
+        latest = self.latest_complete_day(as_of)
+        if latest is None:
+            return "There is no complete day of data yet to alert on."
+        stored = self.store.add(channel, rule, user, naive_utc(self.clock()), latest)
+        return stored, self.check(as_of, rules=[stored]) if evaluate else []
+
+    def rules(self, channel: str) -> list[StoredRule]:
+        return self.store.active(channel)
+
+    def delete(self, channel: str, user: str, rule_id: int) -> str:
+        stored = self.store.get(rule_id)
+        if stored is None or stored.channel != channel:
+            return f"There is no alert #{rule_id} in this channel (see `/kpi alerts`)."
+        if user != stored.created_by and user not in self.admins:
+            return (
+                f"Only the alert's creator (<@{stored.created_by}>) or a workspace admin "
+                f"can delete alert #{rule_id}."
+            )
+        self.store.delete(rule_id, user, naive_utc(self.clock()))
+        return f"Deleted alert #{rule_id} (`{stored.rule.describe()}`)."
+
+    def mute(self, channel: str, rule_id: int, days: int) -> str:
+        stored = self.store.get(rule_id)
+        if stored is None or stored.channel != channel:
+            return f"There is no alert #{rule_id} in this channel (see `/kpi alerts`)."
+        until = naive_utc(self.clock()) + timedelta(days=days)
+        self.store.mute(rule_id, until)
+        return (
+            f"Muted alert #{rule_id} (`{stored.rule.describe()}`) until {until:%Y-%m-%d %H:%M} "
+            "UTC: days that fire meanwhile are not posted."
+        )
+
+    # ------------------------------------------------------------ evaluation
+
+    def check(
+        self,
+        as_of: date | None = None,
+        *,
+        dry_run: bool = False,
+        rules: Iterable[StoredRule] | None = None,
+    ) -> list[AlertOutcome]:
+        """One evaluation round: what the scheduler runs and ``python -m bot alerts
+        check`` runs. ``dry_run`` evaluates and renders but writes and posts nothing."""
+        latest = self.latest_complete_day(as_of)
+        if latest is None:
+            log.warning("alerts: the marts have no data yet")
+            return []
+        active = list(self.store.active() if rules is None else rules)
+        round_ = _Round(self, latest, dry_run)
+        outcomes: list[AlertOutcome] = []
+        for stored in active:
+            try:
+                outcomes += round_.rule(stored)
+            except Exception:  # one broken rule must not stop the others
+                log.exception("alert #%d: evaluation failed", stored.id)
+        return outcomes
+
+    # ------------------------------------------------------------ delivery
+
+    def deliver(self, stored: StoredRule, key: str, day: date | None, build) -> AlertOutcome:
+        """Deliver one fired alert exactly once (``build(missed)`` renders it)."""
+        base = {"rule_id": stored.id, "channel": stored.channel, "key": key, "day": day}
+        if not self.may_post(stored.rule, stored.channel):
+            log.warning("alert #%d not sent to %s: the allowlists refuse it", *_id(stored))
+            return AlertOutcome(**base, status="not_allowed", error="channel not in allowlist")
+        if self.sender is None:
+            return AlertOutcome(**base, status="no_sender", error="no Slack token")
+        now = naive_utc(self.clock())
+        claim = self.ledger.claim(stored.channel, key, now=now, lease=self.lease)
+        if claim is None:
+            row = self.ledger.delivery(stored.channel, key)
+            if row is not None and row.status == ledger.SENT:
+                return AlertOutcome(**base, status="already_sent", ts=row.ts)
+            if row is not None and row.status == ledger.FAILED:
+                return AlertOutcome(**base, status="failed", error=row.error)
+            return AlertOutcome(**base, status="in_progress")
+        try:
+            return self._deliver_claimed(stored, claim, day, build, base)
+        except Exception:  # never leave a claim dangling on a bug: record it
+            log.exception("alert #%d %s: unexpected error", stored.id, key)
+            row = self.ledger.delivery(stored.channel, key)
+            if row is not None and row.ts is None:
+                self.ledger.mark_failed(claim, "internal error", True, naive_utc(self.clock()))
+            return AlertOutcome(**base, status="failed", error="internal error")
+
+    def _deliver_claimed(
+        self,
+        stored: StoredRule,
+        claim: ledger.Claim,
+        day: date | None,
+        build: Callable[[list[ledger.Delivery]], AlertMessage],
+        base: dict,
+    ) -> AlertOutcome:
+        assert self.sender is not None
+        missed = [
+            d for d in self.store.unreported_failures(stored.channel) if d.period != claim.period
+        ]
+        message = build(missed)
+        ts = claim.ts
+        if ts is None:
+            result = self._post(stored.channel, message)
+            now = naive_utc(self.clock())
+            if not result.posted:
+                error = result.error or "unknown_error"
+                retryable = error in RETRYABLE_ERRORS
+                if error in AMBIGUOUS_ERRORS:
+                    error = f"{error}: Slack may or may not have posted it"
+                self.ledger.mark_failed(claim, error, retryable, now)
+                log.warning("alert #%d %s failed: %s", stored.id, claim.period, error)
+                return AlertOutcome(**base, status="failed", error=error, text=message.text)
+            ts = result.ts
+            assert ts is not None
+            self.ledger.mark_posted(claim, ts, now)
+            self.ledger.mark_reported(stored.channel, [m.period for m in missed], claim.period)
+            self.store.mark_fired(stored.id, day, now)
+        errors = self._upload_charts(claim, message, ts)
+        note = f"chart upload failed: {errors[0]}" if errors else None
+        self.ledger.mark_sent(claim, naive_utc(self.clock()), note)
+        log.info("alert #%d %s sent to %s (ts %s)", stored.id, claim.period, stored.channel, ts)
+        return AlertOutcome(**base, status="sent", ts=ts, text=message.text, message=message)
+
+    def _post(self, channel: str, message: AlertMessage) -> PostResult:
+        assert self.sender is not None
+        delays = self.retry.delays()
+        while True:
+            result = self.sender.post_blocks(channel, message.blocks, message.text)
+            if result.posted or result.error not in RETRYABLE_ERRORS or not delays:
+                return result
+            delay = delays.pop(0)
+            log.warning("alert post to %s: %s, retrying in %.0f s", channel, result.error, delay)
+            self.sleep(delay)
+
+    def _upload_charts(self, claim: ledger.Claim, message: AlertMessage, ts: str) -> list[str]:
+        assert self.sender is not None
+        errors: list[str] = []
+        for index in range(claim.charts_done, len(message.charts)):
+            result = PostResult(ts=ts)
+            self.sender.upload_chart(claim.channel, message.charts[index], result, thread_ts=ts)
+            if result.upload_errors:
+                errors += result.upload_errors
+                continue
+            self.ledger.mark_charts(claim, index + 1, naive_utc(self.clock()))
+        return errors
+
+
+class _Round:
+    """One ``check``: the daily series read once per metric, shared by every rule."""
+
+    def __init__(self, service: AlertService, latest: date, dry_run: bool) -> None:
+        self.service = service
+        self.latest = latest
+        self.dry_run = dry_run
+        self._rows: dict[date, tuple[int, float]] | None = None
+        self._data_as_of: datetime | None = None
+        self.now = naive_utc(service.clock())
+
+    def rows(self) -> dict[date, tuple[int, float]]:
+        if self._rows is None:
+            start = self.latest - timedelta(days=self.service.catchup_days - 1 + HISTORY_DAYS)
+            frame = self.service.kpi.reader.revenue_daily(start, self.latest)
+            self._rows = {
+                d: (int(o), float(r))
+                for d, o, r in zip(frame["day"], frame["orders"], frame["revenue"], strict=True)
+                if d is not None
+            }
+            self._data_as_of = self.service.kpi.reader.data_status().data_as_of
+        return self._rows
+
+    def rule(self, stored: StoredRule) -> list[AlertOutcome]:
+        if stored.rule.condition == "ab":
+            return self.experiment(stored)
+        days = days_to_evaluate(
+            self.latest, stored.evaluated_through, stored.first_day, self.service.catchup_days
+        )
+        if not days:
+            return []
+        series = metric_series(self.rows(), stored.rule.metric)
+        outcomes: list[AlertOutcome] = []
+        settled_through: date | None = None
+        blocked = False
+        for day in days:
+            outcome = self.day(stored, evaluate(stored.rule, series, day), series)
+            outcomes.append(outcome)
+            if outcome.status in SETTLED and not blocked:
+                settled_through = day
+            else:
+                blocked = True  # a later check evaluates this day again
+        if settled_through is not None and not self.dry_run:
+            self.service.store.mark_evaluated(stored.id, settled_through)
+        return outcomes
+
+    def day(self, stored: StoredRule, ev: Evaluation, series) -> AlertOutcome:
+        key = day_key(stored.id, ev.day)
+        base = {"rule_id": stored.id, "channel": stored.channel, "key": key, "day": ev.day}
+        if not ev.fired:
+            return AlertOutcome(**base, status="not_fired" if ev.judged else "not_judged")
+        if stored.muted(self.now):
+            return AlertOutcome(**base, status="muted")
+
+        def build(missed: list[ledger.Delivery]) -> AlertMessage:
+            context = AlertContext(stored.id, stored.created_by, self._data_as_of, missed)
+            return day_alert(ev, context, series, chart=self.service.charts)
+
+        if self.dry_run:
+            message = build([])
+            return AlertOutcome(**base, status="would_send", text=message.text, message=message)
+        return self.service.deliver(stored, key, ev.day, build)
+
+    def experiment(self, stored: StoredRule) -> list[AlertOutcome]:
+        """An experiment alert: each event (SRM, significant) once ever, as it is first
+        seen by the analysis ``/kpi ab`` shows."""
+        experiment_id = stored.rule.experiment_id or ""
+        answer = self.service.kpi.answer(ExperimentQuestion(experiment_id), charts=False)
+        if not isinstance(answer, ExperimentAnswer):
+            log.warning("alert #%d: experiment %s not analysed", stored.id, experiment_id)
+            return []
+        result = answer.result
+        significant = result.verdict_kind in ("winner", "loser")
+        outcomes = []
+        for event in ab_events(result.srm.flagged, significant):
+            key = event_key(stored.id, event)
+            base = {"rule_id": stored.id, "channel": stored.channel, "key": key, "day": None}
+            if stored.muted(self.now):
+                outcomes.append(AlertOutcome(**base, status="muted"))
+                continue
+            detail = _experiment_detail(result, event)
+
+            def build(missed, event=event, detail=detail) -> AlertMessage:
+                as_of = answer.freshness.data_as_of
+                context = AlertContext(stored.id, stored.created_by, as_of, missed)
+                return experiment_alert(
+                    stored.rule.describe(), experiment_id, event, detail, context
+                )
+
+            if self.dry_run:
+                message = build([])
+                outcomes.append(AlertOutcome(**base, status="would_send", text=message.text))
+                continue
+            outcomes.append(self.service.deliver(stored, key, None, build))
+        return outcomes
+
+
+def _experiment_detail(result, event: str) -> str:
+    if event == "srm":
+        p = result.srm.p_value
+        observed = ", ".join(f"{k}: {v:,}" for k, v in result.srm.observed.items())
+        return f"Users per variant: {observed} (χ² test p = {p:.2g})." if p is not None else ""
+    subject = result.verdict.subject
+    if subject is None:
+        return ""
+    lift = f", relative lift {subject.rel_lift:+.1%}" if subject.rel_lift is not None else ""
+    return f"Verdict: {result.verdict_kind} for `{subject.treatment}` vs `{subject.control}`{lift}."
+
+
+def _id(stored: StoredRule) -> tuple[int, str]:
+    return stored.id, stored.channel
