@@ -43,6 +43,12 @@ RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin kpibot \
 
 COPY bot/ ./bot/
 COPY dbt_project/ ./dbt_project/
+# The semantic layer reads dbt_project/target/semantic_manifest.json (metric definitions,
+# not data). `dbt parse` validates the semantic models and writes it, offline and without a
+# warehouse, so the image answers metric questions whether its marts are built at start
+# (DuckDB) or elsewhere (BigQuery); the project tree stays read-only for the bot's user.
+RUN python -m dbt.cli.main parse --project-dir dbt_project --profiles-dir dbt_project \
+    && rm -rf dbt_project/logs dbt_project/target/partial_parse.msgpack
 
 USER kpibot
 
