@@ -43,7 +43,14 @@ from bot.core.anomalies import DEFAULT_SETTINGS
 from bot.core.questions import ExperimentQuestion
 from bot.digest import store as ledger
 from bot.digest.schedule import naive_utc, utc_now
-from bot.digest.service import AMBIGUOUS_ERRORS, DEFAULT_LEASE, RETRYABLE_ERRORS, RetryPolicy
+from bot.digest.service import (
+    AMBIGUOUS_ERRORS,
+    DEFAULT_LEASE,
+    RETRYABLE_ERRORS,
+    RetryPolicy,
+    post_with_retries,
+    upload_claimed_charts,
+)
 from bot.digest.store import DigestStore
 from bot.sender import PostResult, SlackSender
 from bot.service import KpiService
@@ -270,26 +277,15 @@ class AlertService:
 
     def _post(self, channel: str, message: AlertMessage) -> PostResult:
         assert self.sender is not None
-        delays = self.retry.delays()
-        while True:
-            result = self.sender.post_blocks(channel, message.blocks, message.text)
-            if result.posted or result.error not in RETRYABLE_ERRORS or not delays:
-                return result
-            delay = delays.pop(0)
-            log.warning("alert post to %s: %s, retrying in %.0f s", channel, result.error, delay)
-            self.sleep(delay)
+        return post_with_retries(
+            self.sender, channel, message.blocks, message.text, self.retry, self.sleep, "alert"
+        )
 
     def _upload_charts(self, claim: ledger.Claim, message: AlertMessage, ts: str) -> list[str]:
         assert self.sender is not None
-        errors: list[str] = []
-        for index in range(claim.charts_done, len(message.charts)):
-            result = PostResult(ts=ts)
-            self.sender.upload_chart(claim.channel, message.charts[index], result, thread_ts=ts)
-            if result.upload_errors:
-                errors += result.upload_errors
-                continue
-            self.ledger.mark_charts(claim, index + 1, naive_utc(self.clock()))
-        return errors
+        return upload_claimed_charts(
+            self.sender, self.ledger, claim, message.charts, ts, lambda: naive_utc(self.clock())
+        )
 
 
 class _Round:

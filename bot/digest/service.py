@@ -18,12 +18,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.access import OPEN, Allowlists, Audience
+from bot.answers import Chart
 from bot.digest import store as ledger
 from bot.digest.blocks import DigestMessage, DigestNotes, MissedDigest, render_digest
 from bot.digest.content import DigestContent, gather_content
@@ -303,27 +304,57 @@ class DigestService:
 
     def _post(self, channel: str, message: DigestMessage) -> PostResult:
         assert self.sender is not None
-        delays = self.retry.delays()
-        while True:
-            result = self.sender.post_blocks(channel, message.blocks, message.text)
-            if result.posted or result.error not in RETRYABLE_ERRORS or not delays:
-                return result
-            delay = delays.pop(0)
-            log.warning("digest post to %s: %s, retrying in %.0f s", channel, result.error, delay)
-            self.sleep(delay)
+        return post_with_retries(
+            self.sender, channel, message.blocks, message.text, self.retry, self.sleep, "digest"
+        )
 
     def _upload_charts(self, claim: ledger.Claim, message: DigestMessage, ts: str) -> list[str]:
-        """Charts in the message's thread, each recorded so a takeover doesn't repeat it."""
         assert self.sender is not None
-        errors: list[str] = []
-        for index in range(claim.charts_done, len(message.charts)):
-            result = PostResult(ts=ts)
-            self.sender.upload_chart(claim.channel, message.charts[index], result, thread_ts=ts)
-            if result.upload_errors:
-                errors += result.upload_errors
-                continue
-            self.store.mark_charts(claim, index + 1, naive_utc(self.clock()))
-        return errors
+        return upload_claimed_charts(
+            self.sender, self.store, claim, message.charts, ts, lambda: naive_utc(self.clock())
+        )
+
+
+def post_with_retries(
+    sender: SlackSender,
+    channel: str,
+    blocks: list[dict],
+    text: str,
+    retry: RetryPolicy,
+    sleep: Callable[[float], None],
+    what: str,
+) -> PostResult:
+    """Post one message, retrying what is safe to retry (nothing reached the channel:
+    ``RETRYABLE_ERRORS``) with ``retry``'s backoff. Used by the digest and the alerts."""
+    delays = retry.delays()
+    while True:
+        result = sender.post_blocks(channel, blocks, text)
+        if result.posted or result.error not in RETRYABLE_ERRORS or not delays:
+            return result
+        delay = delays.pop(0)
+        log.warning("%s post to %s: %s, retrying in %.0f s", what, channel, result.error, delay)
+        sleep(delay)
+
+
+def upload_claimed_charts(
+    sender: SlackSender,
+    store: DigestStore,
+    claim: ledger.Claim,
+    charts: Sequence[Chart],
+    ts: str,
+    now: Callable[[], datetime],
+) -> list[str]:
+    """Charts in the message's thread, each recorded in the ledger so a takeover doesn't
+    repeat it; returns the upload errors."""
+    errors: list[str] = []
+    for index in range(claim.charts_done, len(charts)):
+        result = PostResult(ts=ts)
+        sender.upload_chart(claim.channel, charts[index], result, thread_ts=ts)
+        if result.upload_errors:
+            errors += result.upload_errors
+            continue
+        store.mark_charts(claim, index + 1, now())
+    return errors
 
 
 class _Lazy:

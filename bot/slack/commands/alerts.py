@@ -10,12 +10,15 @@ data day, so an alert that already holds follows the confirmation.
 
 from __future__ import annotations
 
+import logging
+
 from bot.core import format as fmt
 from bot.core.alerts import AlertCommand
 from bot.digest.schedule import naive_utc
 from bot.render.blocks import section
 from bot.sender import NOT_A_MEMBER
 from bot.slack.context import CommandContext
+from bot.warehouse.base import WarehouseError
 
 NOT_CONFIGURED = "Alerts aren't enabled on this bot (no state database configured)."
 NOT_IN_CHANNEL = (
@@ -23,6 +26,8 @@ NOT_IN_CHANNEL = (
     "its alerts here. Invite me with `/invite @kpi-bot`, or delete it: "
     "`/kpi alert delete {id}`."
 )
+
+log = logging.getLogger("bot.alerts")
 
 
 def handle(ctx: CommandContext, command: AlertCommand) -> None:
@@ -62,7 +67,10 @@ def create(ctx: CommandContext, alerts, command: AlertCommand) -> None:
             f"Alert #{stored.id} is set (`{stored.rule.describe()}`), but Slack didn't "
             f"accept the confirmation (`{result.error}`)."
         )
-    alerts.check(rules=[stored])
+    try:
+        alerts.check(rules=[stored])  # a new rule can fire on the latest complete day
+    except WarehouseError as err:  # the rule stands; the next scheduled check evaluates it
+        log.warning("first check of alert #%s deferred: %s", stored.id, type(err).__name__)
 
 
 def listing(ctx: CommandContext, alerts) -> str:
