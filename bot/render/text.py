@@ -70,6 +70,7 @@ EMOJI = {
     ":thread:": "🧵",
     ":lock:": "🔒",
     ":wave:": "👋",
+    ":bell:": "🔔",
 }
 _EMOJI_CODE = re.compile("|".join(re.escape(code) for code in EMOJI))
 
