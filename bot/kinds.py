@@ -194,11 +194,6 @@ def is_restricted(answer: answers.Answer) -> bool:
     return restricted(answer) if callable(restricted) else restricted
 
 
-def restricted_answer_types() -> set[type]:
-    """Answer types that may show a revenue-derived figure (a predicate: some answers)."""
-    return {t for t, p in _BY_ANSWER.items() if p.restricted}
-
-
 def render_text(answer: answers.Answer) -> str:
     return tx.finish_text(answer, presentation(answer).text(answer))
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.access import Allowlists, Audience
+from bot.access import Allowlists
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DUCKDB_PATH = "data/kpi.duckdb"
@@ -65,11 +65,6 @@ class Settings:
     def allowlists(self) -> Allowlists:
         """Where and to whom revenue-derived figures may be shown (``bot.access``)."""
         return Allowlists(self.allowed_channels, self.allowed_users)
-
-    def is_allowed(self, channel_id: str, user_id: str) -> bool:
-        """May ``user_id`` see a revenue-derived figure posted in ``channel_id``?"""
-        audience = self.allowlists.audience(channel_id, user_id, restricted=True)
-        return audience is Audience.PUBLIC
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.access import Allowlists, Audience
 from bot.settings import Settings, SettingsError
 
 
@@ -12,7 +13,7 @@ def test_defaults_are_the_embedded_warehouse() -> None:
     assert s.warehouse == "duckdb"
     assert str(s.duckdb_path) == "data/kpi.duckdb"
     assert s.slack_api_url == "https://slack.com/api/"
-    assert s.is_allowed("C123", "U123")  # open by default
+    assert s.allowlists.open  # no allowlist: open by default
     assert s.chart_processes == 1
 
 
@@ -44,9 +45,11 @@ def test_malformed_settings_name_the_variable(env: dict[str, str], variable: str
 
 def test_allowlists_restrict_channels_and_users() -> None:
     s = Settings.from_env({"KPI_ALLOWED_CHANNELS": "C1AA, C2BB", "KPI_ALLOWED_USERS": "U9ZZ"})
-    assert s.is_allowed("C1AA", "U9ZZ")
-    assert not s.is_allowed("C3CC", "U9ZZ")
-    assert not s.is_allowed("C1AA", "U1XX")
+    assert s.allowlists == Allowlists(frozenset({"C1AA", "C2BB"}), frozenset({"U9ZZ"}))
+    public = s.allowlists.audience("C1AA", "U9ZZ", restricted=True)
+    assert public is Audience.PUBLIC
+    assert s.allowlists.audience("C3CC", "U9ZZ", restricted=True) is Audience.REFUSED
+    assert s.allowlists.audience("C1AA", "U1XX", restricted=True) is Audience.REFUSED
 
 
 def test_bigquery_settings_from_env() -> None:
