@@ -13,6 +13,8 @@ from bot.core.alerts import (
     ab_events,
     days_to_evaluate,
     evaluate,
+    filled_series,
+    full_answer_question,
     metric_series,
     parse_rule,
 )
@@ -37,6 +39,19 @@ def rule(text: str) -> AlertRule:
         ("rev rises 150%", AlertRule("revenue", "rises", 150.0)),
         ("orders anomaly", AlertRule("orders", "anomaly")),
         ("ab checkout_redesign", AlertRule("ab", "ab", experiment_id="checkout_redesign")),
+        ("new_users below 50", AlertRule("new_users", "below", 50.0)),
+        (
+            "sessions where browser = Chrome drops 20%",
+            AlertRule("sessions", "drops", 20.0, ("browser", "Chrome")),
+        ),
+        (
+            "orders where Country = United States anomaly",
+            AlertRule("orders", "anomaly", where=("country", "United States")),
+        ),
+        (
+            'revenue where country="United States" below $1,000',
+            AlertRule("revenue", "below", 1000.0, ("country", "United States")),
+        ),
     ],
 )
 def test_rules_parse_to_their_canonical_form(text: str, expected: AlertRule) -> None:
@@ -49,7 +64,7 @@ def test_rules_parse_to_their_canonical_form(text: str, expected: AlertRule) -> 
     ("text", "says"),
     [
         ("", "Which metric"),
-        ("sessions below 10", "isn't a metric"),
+        ("sess!ons below 10", "isn't a metric name"),
         ("revenue", "Which rule"),
         ("revenue below", "needs a number"),
         ("revenue below lots", "needs a number"),
@@ -60,8 +75,10 @@ def test_rules_parse_to_their_canonical_form(text: str, expected: AlertRule) -> 
         ("revenue anomaly now", "takes nothing"),
         ("ab", "experiment id"),
         ("ab a b", "experiment id"),
-        ("revenue where country = DE below 5", "can't be filtered yet"),
+        ("revenue where country = below 5", "dimension and a value"),
         ("revenue where = below 5", "dimension"),
+        ("revenue where country = `DE` below 5", "isn't a value"),
+        ("orders where country = Brazil", "Which rule"),
         ("revenue below <!channel>", "&lt;!channel&gt;"),
     ],
 )
@@ -79,6 +96,41 @@ def test_revenue_and_aov_are_restricted_orders_are_not() -> None:
     assert rule("aov anomaly").restricted
     assert not rule("orders anomaly").restricted
     assert rule("ab x").restricted  # /kpi ab shows revenue per user
+    # Core doesn't know other metrics: restricted until the semantic layer says not.
+    assert rule("new_users anomaly").restricted
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("revenue drops 30%", "revenue last 28 days daily"),
+        (
+            "orders where country = Brazil below 5",
+            "orders where country = Brazil last 28 days daily",
+        ),
+        (
+            "orders where country = United States below 5",
+            'orders where country = "United States" last 28 days daily',
+        ),
+        ("ab checkout_redesign", "ab checkout_redesign"),
+    ],
+)
+def test_the_full_answer_question(text: str, question: str) -> None:
+    assert full_answer_question(rule(text)) == question
+
+
+def test_filled_series_zero_fills_sums_not_ratios_nor_days_before_the_data() -> None:
+    start, first = date(2026, 11, 1), date(2026, 11, 2)
+    values = {date(2026, 11, 3): 4.0}
+    sums = filled_series(values, start, date(2026, 11, 4), first, missing_is_zero=True)
+    assert sums == {
+        date(2026, 11, 1): None,
+        date(2026, 11, 2): 0.0,
+        date(2026, 11, 3): 4.0,
+        date(2026, 11, 4): 0.0,
+    }
+    ratios = filled_series(values, start, date(2026, 11, 4), first, missing_is_zero=False)
+    assert [d for d, v in ratios.items() if v is not None] == [date(2026, 11, 3)]
 
 
 def test_metric_series_from_orders_and_revenue() -> None:

@@ -1,5 +1,6 @@
 """An alert as a Slack message: what broke, by how much, against what, the data's age,
-who set the rule; and a 28-day chart of the metric with the day ringed.
+who set the rule, a button to the full answer (``kpi_ask_question``, its value the
+question as typed after ``/kpi``); and a 28-day chart of the metric with the day ringed.
 
 Pure functions of an evaluation (``bot.core.alerts``) and its context; the chart is
 drawn by ``bot.core.charts.build_revenue_figure`` (the revenue chart's daily line and
@@ -16,11 +17,48 @@ import pandas as pd
 
 from bot.answers import Chart
 from bot.core import format as fmt
-from bot.core.alerts import CURRENCY_METRICS, METRICS, Evaluation
+from bot.core.alerts import (
+    CURRENCY_METRICS,
+    METRICS,
+    AlertRule,
+    Evaluation,
+    full_answer_question,
+)
 from bot.core.charts import build_revenue_figure, to_png
 from bot.digest.store import Delivery
 
 CHART_DAYS = 28
+ASK_ACTION_ID = "kpi_ask_question"  # handled by the Slack edge: asks the button's value
+
+
+@dataclass(frozen=True)
+class MetricDisplay:
+    """How an alert names and formats its metric: the semantic layer's label and
+    ``meta.unit`` (currency, count, ratio), and the rule's filter."""
+
+    label: str
+    unit: str = "count"
+    where: tuple[str, str] | None = None
+
+    @property
+    def title(self) -> str:
+        if self.where is None:
+            return self.label
+        return f"{self.label} ({self.where[0]} = {self.where[1]})"
+
+    def value(self, value: float | None) -> str:
+        if self.unit == "currency":
+            return fmt.money(value)
+        if self.unit == "ratio":
+            return fmt.rate(value)
+        return fmt.count(value)
+
+
+def mart_display(rule: AlertRule) -> MetricDisplay:
+    """The daily mart's metrics (revenue, orders, aov) without the semantic layer."""
+    label = METRICS.get(rule.metric, (rule.metric, True))[0]
+    unit = "currency" if rule.metric in CURRENCY_METRICS else "count"
+    return MetricDisplay(label, unit, rule.where)
 
 
 @dataclass(frozen=True)
@@ -39,27 +77,27 @@ class AlertContext:
 
 
 def value_text(metric: str, value: float | None) -> str:
-    if metric in CURRENCY_METRICS:
-        return fmt.money(value)
-    return fmt.count(value)
+    """A daily-mart metric's value (kept for callers that know only the name)."""
+    return mart_display(AlertRule(metric, "anomaly")).value(value)
 
 
-def headline(ev: Evaluation) -> str:
+def headline(ev: Evaluation, display: MetricDisplay | None = None) -> str:
     """One line: what broke and by how much, against what."""
-    rule, metric = ev.rule, ev.rule.metric
-    label = METRICS[metric][0]
+    shown = display or mart_display(ev.rule)
+    rule = ev.rule
+    label = shown.title
     day = fmt.day(ev.day)
-    value = value_text(metric, ev.value)
+    value = shown.value(ev.value)
     if rule.condition in ("below", "above"):
         gap = abs((ev.value or 0.0) - (ev.reference or 0.0))
         return (
-            f"{label} on {day}: {value}, {value_text(metric, gap)} {rule.condition} "
-            f"your threshold of {value_text(metric, ev.reference)}"
+            f"{label} on {day}: {value}, {shown.value(gap)} {rule.condition} "
+            f"your threshold of {shown.value(ev.reference)}"
         )
     if rule.condition in ("drops", "rises"):
         moved = "down" if (ev.change or 0.0) < 0 else "up"
         by = fmt.rate(abs(ev.change or 0.0))  # a fraction: 2.127 → 212.7 %
-        earlier = f"{value_text(metric, ev.reference)} on {fmt.day(ev.reference_day)}"
+        earlier = f"{shown.value(ev.reference)} on {fmt.day(ev.reference_day)}"
         return (
             f"{label} on {day}: {value}, {moved} {by} from {earlier} "
             "(the same weekday a week earlier)"
@@ -69,8 +107,8 @@ def headline(ev: Evaluation) -> str:
     side = "below" if ev.direction == "low" else "above"
     return (
         f"{label} on {day}: {value}, unusually {ev.direction}: {side} its usual range "
-        f"for a {ev.day:%A} of {value_text(metric, band.low)}–{value_text(metric, band.high)} "
-        f"(median of the 8 before: {value_text(metric, band.median)})"
+        f"for a {ev.day:%A} of {shown.value(band.low)}–{shown.value(band.high)} "
+        f"(median of the 8 before: {shown.value(band.median)})"
     )
 
 
@@ -79,21 +117,25 @@ def day_alert(
     context: AlertContext,
     series: Mapping[date, float | None],
     chart: bool = True,
+    display: MetricDisplay | None = None,
 ) -> AlertMessage:
-    line = headline(ev)
+    shown = display or mart_display(ev.rule)
+    line = headline(ev, shown)
     text = f"Alert #{context.rule_id}: {line}"
     blocks = [
         _section(f":rotating_light: *Alert #{context.rule_id}* · {line}."),
         _context(_footer(ev.rule.describe(), context)),
+        ask_button(full_answer_question(ev.rule), f"{shown.label}, last {CHART_DAYS} days"),
         *_missed_blocks(context.missed),
     ]
-    charts = (metric_chart(ev, series),) if chart else ()
+    charts = (metric_chart(ev, series, shown),) if chart else ()
     return AlertMessage(blocks, text, charts)
 
 
 def experiment_alert(
     rule_text: str, experiment_id: str, event: str, detail: str, context: AlertContext
 ) -> AlertMessage:
+    question = full_answer_question(AlertRule("ab", "ab", experiment_id=experiment_id))
     what = (
         "a sample ratio mismatch: the split of users isn't what was planned, so its "
         "results can't be trusted until that is explained"
@@ -104,40 +146,61 @@ def experiment_alert(
     blocks = [
         _section(f":rotating_light: *Alert #{context.rule_id}* · {line}"),
         _context(_footer(rule_text, context) + f" · details: `/kpi ab {experiment_id}`"),
+        ask_button(question, "Experiment readout"),
         *_missed_blocks(context.missed),
     ]
     return AlertMessage(blocks, f"Alert #{context.rule_id}: {experiment_id}: {event}")
 
 
-def metric_chart(ev: Evaluation, series: Mapping[date, float | None]) -> Chart:
+def ask_button(question: str, label: str) -> dict:
+    """An actions block: one button whose value is ``question`` exactly as it would be
+    typed after ``/kpi``; the Slack edge's ``kpi_ask_question`` handler asks it."""
+    return {
+        "type": "actions",
+        "block_id": "kpi_alert_ask",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": ASK_ACTION_ID,
+                "text": {"type": "plain_text", "text": f"Open: {label}"[:75], "emoji": True},
+                "value": question[:2000],
+            }
+        ],
+    }
+
+
+def metric_chart(
+    ev: Evaluation, series: Mapping[date, float | None], display: MetricDisplay | None = None
+) -> Chart:
     """The 28 days up to the alert's day, the day ringed."""
+    shown = display or mart_display(ev.rule)
     days = [ev.day - timedelta(days=i) for i in range(CHART_DAYS - 1, -1, -1)]
     values = [series.get(d) for d in days]
     frame = pd.DataFrame(
         {"day": days, "revenue": [float("nan") if v is None else float(v) for v in values]}
     )
     metric = ev.rule.metric
-    title = f"{METRICS[metric][0]}, last {CHART_DAYS} days to {fmt.day(ev.day)}"
+    title = f"{shown.title}, last {CHART_DAYS} days to {fmt.day(ev.day)}"
     figure = build_revenue_figure(
         frame,
         frame.iloc[0:0],
         title=title,
-        current_label=METRICS[metric][0],
+        current_label=shown.label,
         previous_label="",
-        currency="$" if metric in CURRENCY_METRICS else "",
+        currency="$" if shown.unit == "currency" else "",
         highlight_days=[ev.day],
     )
-    _relabel(figure, metric, ev)
+    _relabel(figure, shown, ev)
     return Chart(name=f"alert-{metric}", title=title, png=to_png(figure))
 
 
-def _relabel(figure, metric: str, ev: Evaluation) -> None:
+def _relabel(figure, shown: MetricDisplay, ev: Evaluation) -> None:
     """The revenue chart names its axis and ringed value as revenue; say the metric."""
     ax = figure.axes[0]
-    ax.set_ylabel(f"{METRICS[metric][0]} per day")
+    ax.set_ylabel(f"{shown.label} per day")
     for text in ax.texts:
         if text.get_gid() == "highlight-label":
-            text.set_text(f"{ev.day:%a %b} {ev.day.day}\n{value_text(metric, ev.value)}")
+            text.set_text(f"{ev.day:%a %b} {ev.day.day}\n{shown.value(ev.value)}")
 
 
 def _footer(rule_text: str, context: AlertContext) -> str:

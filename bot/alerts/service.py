@@ -17,19 +17,40 @@ delivers each alert that fires through the digest's ledger (``bot.digest.store``
 
 Allowlists (``bot.access``): a revenue-derived rule is delivered only where revenue may
 appear publicly; a rule the allowlists now refuse is settled without a message (logged).
+Revenue-derived means the metric's ``meta.restricted`` in dbt's semantic YAML (read
+when the rule is created and again at each delivery); an experiment alert always is.
+
+Series: ``revenue``/``orders``/``aov`` without ``where`` read the ``revenue_daily``
+mart, as before the semantic layer existed (no MetricFlow import for the common rules,
+and that mart zero-fills days itself); every other rule is one semantic-layer request
+(``MetricRequest``, daily grain, the filter value validated against the dimension's
+known values and bound as a parameter).
+
+Health: ``problem()`` is what ``/healthz`` names under ``alerts`` after a round that
+couldn't read the warehouse or whose delivery failed after retries, until a later full
+round succeeds.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from bot.access import OPEN, Allowlists, Audience
-from bot.alerts.message import AlertContext, AlertMessage, day_alert, experiment_alert
+from bot.alerts.message import (
+    AlertContext,
+    AlertMessage,
+    MetricDisplay,
+    day_alert,
+    experiment_alert,
+    mart_display,
+)
 from bot.alerts.store import AlertStore, StoredRule, day_key, event_key
+from bot.answerers.metrics import layer_for
 from bot.answers import ExperimentAnswer
 from bot.core.alerts import (
     AlertRule,
@@ -37,9 +58,12 @@ from bot.core.alerts import (
     ab_events,
     days_to_evaluate,
     evaluate,
+    filled_series,
     metric_series,
 )
 from bot.core.anomalies import DEFAULT_SETTINGS
+from bot.core.metric_grammar import closest, did_you_mean
+from bot.core.metrics import DimensionFilter, MetricInfo, MetricRequest
 from bot.core.questions import ExperimentQuestion
 from bot.digest import store as ledger
 from bot.digest.schedule import naive_utc, utc_now
@@ -54,6 +78,8 @@ from bot.digest.service import (
 from bot.digest.store import DigestStore
 from bot.sender import PostResult, SlackSender
 from bot.service import KpiService
+from bot.warehouse.base import DataStatus, WarehouseError, to_date
+from bot.warehouse.semantic import SemanticLayer, SemanticRequestError
 
 log = logging.getLogger("bot.alerts")
 
@@ -65,6 +91,11 @@ REFUSED = (
     ":lock: This alert would post revenue figures, and they aren't shared in this channel "
     "(or with you). Ask your workspace admins, or alert on `orders`."
 )
+# What /healthz says under "alerts" (codes, never messages: it answers anyone).
+WAREHOUSE_UNREADABLE = "alert_warehouse_unreadable"
+DELIVERY_FAILED = "alert_delivery_failed"
+RULE_UNANSWERABLE = "alert_rule_unanswerable"
+ROUND_ERROR = "alert_round_error"
 SETTLED = frozenset(
     {"sent", "already_sent", "failed", "muted", "not_allowed", "not_fired", "not_judged"}
 )
@@ -117,20 +148,153 @@ class AlertService:
         self.lease = lease
         self.retry = retry
         self.charts = charts
+        self._lock = threading.Lock()
+        self._problem: str | None = None
+        self._data_version: tuple | None = None  # (last_day, data_as_of) of the last round
+
+    # ------------------------------------------------------------ semantic layer
+
+    @property
+    def semantic(self) -> SemanticLayer:
+        """The service's semantic layer (shared with metric answers; loaded on first use)."""
+        return layer_for(self.kpi.reader)
+
+    def metric_info(self, rule: AlertRule) -> MetricInfo | None:
+        """dbt's definition of the rule's metric; None if the layer can't be loaded (a
+        daily-mart rule still works then) or doesn't define it."""
+        try:
+            return self.semantic.metrics().get(rule.metric)
+        except WarehouseError as err:
+            log.warning("alerts: semantic layer not loaded (%s)", type(err).__name__)
+            return None
+
+    def restricted(self, rule: AlertRule) -> bool:
+        """Revenue-derived: dbt's ``meta.restricted``; an experiment alert always; a
+        metric the layer can't describe right now: as core knows it (unknown: yes)."""
+        if rule.condition == "ab":
+            return True
+        info = self.metric_info(rule)
+        return info.restricted if info is not None else rule.restricted
+
+    def display(self, rule: AlertRule) -> MetricDisplay:
+        info = self.metric_info(rule)
+        if info is None:
+            return mart_display(rule)
+        return MetricDisplay(info.label, info.unit or "count", rule.where)
+
+    def validate(self, rule: AlertRule) -> AlertRule | str:
+        """The rule with dbt's names and the warehouse's spelling of its value, or what
+        to type instead (unknown metric, dimension or value: "did you mean")."""
+        if rule.condition == "ab":
+            return rule
+        try:
+            metrics = self.semantic.metrics()
+        except WarehouseError as err:
+            if rule.from_daily_mart:
+                return rule  # the mart path needs no semantic layer
+            return (
+                f"Alerts on `{rule.metric}` need the semantic layer, which isn't available "
+                f"right now ({type(err).__name__}). Run `python -m bot build`; meanwhile "
+                "`/kpi alert orders drops 30%` works."
+            )
+        info = metrics.get(rule.metric)
+        if info is None:
+            found = closest(rule.metric, list(metrics))
+            example = f"/kpi alert {found[0] if found else 'orders'} drops 30%"
+            return (
+                f"I can't alert on `{rule.metric}`: it isn't a metric.{did_you_mean(found)} "
+                f"`/kpi metrics` lists them all. Try: `{example}`"
+            )
+        if info.unit == "ratio" and rule.condition in ("below", "above") and (
+            rule.threshold or 0.0
+        ) > 1:
+            return (
+                f"`{rule.metric}` is a rate: give the threshold as a fraction, e.g. "
+                f"`/kpi alert {rule.metric} {rule.condition} 0.1` for 10 %."
+            )
+        if rule.where is None:
+            return rule
+        return self._validate_where(rule, info)
+
+    def _validate_where(self, rule: AlertRule, info: MetricInfo) -> AlertRule | str:
+        assert rule.where is not None
+        dimension, value = rule.where
+        offered = info.dimensions
+        if dimension not in offered:
+            found = closest(dimension, offered)
+            shown = ", ".join(f"`{d}`" for d in offered) or "none"
+            pick = found[0] if found else (offered[0] if offered else None)
+            example = (
+                f"/kpi alert {rule.metric} where {pick} = … drops 30%"
+                if pick
+                else f"/kpi alert {rule.metric} drops 30%"
+            )
+            return (
+                f"`{rule.metric}` can't be filtered by `{dimension}`.{did_you_mean(found)} "
+                f"Its dimensions: {shown}. Try: `{example}`"
+            )
+        known = self.semantic.dimension_values(dimension, (rule.metric,))
+        by_folded = {k.casefold(): k for k in known}
+        spelled = by_folded.get(value.casefold())
+        if spelled is None:
+            found = closest(value, known)
+            listed = ", ".join(f"`{k}`" for k in known[:12]) + (", …" if len(known) > 12 else "")
+            example_value = found[0] if found else (known[0] if known else "…")
+            example = AlertRule(
+                rule.metric, rule.condition, rule.threshold, (dimension, example_value)
+            ).describe()
+            return (
+                f"`{value}` isn't a known {dimension}.{did_you_mean(found)} "
+                f"Known values: {listed or '(none)'}. Try: `/kpi alert {example}`"
+            )
+        return AlertRule(rule.metric, rule.condition, rule.threshold, (dimension, spelled))
+
+    # ------------------------------------------------------------ health
+
+    def problem(self) -> str | None:
+        """What ``/healthz`` reports under ``alerts``: None, or a code saying the last
+        round failed (``alert_warehouse_unreadable``, ``alert_delivery_failed``,
+        ``alert_rule_unanswerable``, ``alert_round_error``)."""
+        with self._lock:
+            return self._problem
+
+    def note_round(self, problem: str | None, full: bool = True) -> None:
+        """A round's result. A failure shows at once; only a full round (every rule)
+        that succeeded clears it (a new rule's first check proves little)."""
+        with self._lock:
+            if problem is not None:
+                if self._problem != problem:
+                    log.error("alerts: round failed (%s)", problem)
+                self._problem = problem
+            elif full and self._problem is not None:
+                log.warning("alerts: a round succeeded again")
+                self._problem = None
+
+    def check_if_new_data(self) -> list[AlertOutcome]:
+        """A round if the warehouse has data the last round didn't see (a rebuild swapped
+        in): ``serve`` polls this; the ledger makes extra rounds harmless."""
+        try:
+            status = self.kpi.reader.data_status()
+        except WarehouseError as err:
+            log.warning("alerts: can't look for new data (%s)", type(err).__name__)
+            self.note_round(WAREHOUSE_UNREADABLE)
+            return []
+        with self._lock:
+            seen = self._data_version
+        if seen == _version(status):
+            return []
+        log.info("alerts: new data (%s), checking", status.data_as_of)
+        return self.check()
 
     # ------------------------------------------------------------ days
 
     def latest_complete_day(self, as_of: date | None = None) -> date | None:
         """The last day of data that is over: the marts' last day, and before today
         (``as_of``) in the reporting time zone."""
-        as_of = as_of or self.kpi.today()
-        last = self.kpi.reader.data_status().last_day
-        if last is None:
-            return None
-        return min(last, as_of - timedelta(days=1))
+        return _latest(self.kpi.reader.data_status(), as_of or self.kpi.today())
 
     def may_post(self, rule: AlertRule, channel: str) -> bool:
-        audience = self.allowlists.audience(channel, None, restricted=rule.restricted)
+        audience = self.allowlists.audience(channel, None, restricted=self.restricted(rule))
         return audience is Audience.PUBLIC
 
     # ------------------------------------------------------------ management
@@ -146,7 +310,11 @@ class AlertService:
         """Add a rule and (``evaluate``) evaluate it at once on the latest complete data
         day; a str is a refusal to show the asker (allowlists, unknown experiment, no
         data). Slack evaluates after posting the confirmation (``check(rules=…)``)."""
-        audience = self.allowlists.audience(channel, user, restricted=rule.restricted)
+        checked = self.validate(rule)
+        if isinstance(checked, str):
+            return checked
+        rule = checked
+        audience = self.allowlists.audience(channel, user, restricted=self.restricted(rule))
         if audience is not Audience.PUBLIC:
             return REFUSED
         if rule.experiment_id is not None:
@@ -197,18 +365,41 @@ class AlertService:
     ) -> list[AlertOutcome]:
         """One evaluation round: what the scheduler runs and ``python -m bot alerts
         check`` runs. ``dry_run`` evaluates and renders but writes and posts nothing."""
-        latest = self.latest_complete_day(as_of)
+        full = rules is None
+        try:
+            status = self.kpi.reader.data_status()
+        except WarehouseError:
+            if not dry_run:
+                self.note_round(WAREHOUSE_UNREADABLE, full)
+            raise
+        latest = _latest(status, as_of or self.kpi.today())
         if latest is None:
             log.warning("alerts: the marts have no data yet")
             return []
+        if full and not dry_run:
+            with self._lock:
+                self._data_version = _version(status)
         active = list(self.store.active() if rules is None else rules)
-        round_ = _Round(self, latest, dry_run)
+        round_ = _Round(self, latest, dry_run, status)
         outcomes: list[AlertOutcome] = []
+        problems: list[str] = []
         for stored in active:
             try:
                 outcomes += round_.rule(stored)
+            except SemanticRequestError as err:  # e.g. a value a rebuild no longer has
+                log.warning("alert #%d: can't be evaluated: %s", stored.id, err)
+                problems.append(RULE_UNANSWERABLE)
+            except WarehouseError as err:
+                log.warning("alert #%d: warehouse unreadable: %s", stored.id, err)
+                problems.append(WAREHOUSE_UNREADABLE)
             except Exception:  # one broken rule must not stop the others
                 log.exception("alert #%d: evaluation failed", stored.id)
+                problems.append(ROUND_ERROR)
+        if any(o.status == "failed" for o in outcomes):
+            problems.append(DELIVERY_FAILED)
+        if not dry_run:
+            order = (WAREHOUSE_UNREADABLE, DELIVERY_FAILED, RULE_UNANSWERABLE, ROUND_ERROR)
+            self.note_round(next((p for p in order if p in problems), None), full)
         return outcomes
 
     # ------------------------------------------------------------ delivery
@@ -289,27 +480,60 @@ class AlertService:
 
 
 class _Round:
-    """One ``check``: the daily series read once per metric, shared by every rule."""
+    """One ``check``: each daily series read once (per metric and filter), shared by
+    every rule that needs it."""
 
-    def __init__(self, service: AlertService, latest: date, dry_run: bool) -> None:
+    def __init__(
+        self, service: AlertService, latest: date, dry_run: bool, status: DataStatus
+    ) -> None:
         self.service = service
         self.latest = latest
         self.dry_run = dry_run
+        self.status = status
+        self._data_as_of: datetime | None = status.data_as_of
         self._rows: dict[date, tuple[int, float]] | None = None
-        self._data_as_of: datetime | None = None
+        self._series: dict[tuple, dict[date, float | None]] = {}
         self.now = naive_utc(service.clock())
+        self.start = latest - timedelta(days=service.catchup_days - 1 + HISTORY_DAYS)
 
     def rows(self) -> dict[date, tuple[int, float]]:
         if self._rows is None:
-            start = self.latest - timedelta(days=self.service.catchup_days - 1 + HISTORY_DAYS)
-            frame = self.service.kpi.reader.revenue_daily(start, self.latest)
+            frame = self.service.kpi.reader.revenue_daily(self.start, self.latest)
             self._rows = {
                 d: (int(o), float(r))
                 for d, o, r in zip(frame["day"], frame["orders"], frame["revenue"], strict=True)
                 if d is not None
             }
-            self._data_as_of = self.service.kpi.reader.data_status().data_as_of
         return self._rows
+
+    def series(self, rule: AlertRule) -> dict[date, float | None]:
+        if rule.from_daily_mart:
+            return metric_series(self.rows(), rule.metric)
+        key = (rule.metric, rule.where)
+        if key not in self._series:
+            self._series[key] = self._semantic_series(rule)
+        return self._series[key]
+
+    def _semantic_series(self, rule: AlertRule) -> dict[date, float | None]:
+        """One daily request; the filter value is matched to the dimension's known
+        values and bound as a parameter by the semantic layer."""
+        layer = self.service.semantic
+        info = layer.metrics().get(rule.metric)
+        if info is None:
+            raise SemanticRequestError(f"There's no metric called {rule.metric!r} any more.")
+        filters = (DimensionFilter(rule.where[0], (rule.where[1],)),) if rule.where else ()
+        request = MetricRequest(
+            metrics=(rule.metric,), filters=filters, start=self.start, end=self.latest, grain="day"
+        )
+        frame = layer.query(request).frame
+        values = {
+            day: _number(v)
+            for p, v in zip(frame["period"], frame[rule.metric], strict=True)
+            if (day := to_date(p)) is not None
+        }
+        return filled_series(
+            values, self.start, self.latest, self.status.first_day, info.kind == "simple"
+        )
 
     def rule(self, stored: StoredRule) -> list[AlertOutcome]:
         if stored.rule.condition == "ab":
@@ -319,12 +543,13 @@ class _Round:
         )
         if not days:
             return []
-        series = metric_series(self.rows(), stored.rule.metric)
+        series = self.series(stored.rule)
+        display = self.service.display(stored.rule)
         outcomes: list[AlertOutcome] = []
         settled_through: date | None = None
         blocked = False
         for day in days:
-            outcome = self.day(stored, evaluate(stored.rule, series, day), series)
+            outcome = self.day(stored, evaluate(stored.rule, series, day), series, display)
             outcomes.append(outcome)
             if outcome.status in SETTLED and not blocked:
                 settled_through = day
@@ -334,7 +559,9 @@ class _Round:
             self.service.store.mark_evaluated(stored.id, settled_through)
         return outcomes
 
-    def day(self, stored: StoredRule, ev: Evaluation, series) -> AlertOutcome:
+    def day(
+        self, stored: StoredRule, ev: Evaluation, series, display: MetricDisplay
+    ) -> AlertOutcome:
         key = day_key(stored.id, ev.day)
         base = {"rule_id": stored.id, "channel": stored.channel, "key": key, "day": ev.day}
         if not ev.fired:
@@ -344,7 +571,7 @@ class _Round:
 
         def build(missed: list[ledger.Delivery]) -> AlertMessage:
             context = AlertContext(stored.id, stored.created_by, self._data_as_of, missed)
-            return day_alert(ev, context, series, chart=self.service.charts)
+            return day_alert(ev, context, series, chart=self.service.charts, display=display)
 
         if self.dry_run:
             message = build([])
@@ -395,6 +622,27 @@ def _experiment_detail(result, event: str) -> str:
         return ""
     lift = f", relative lift {subject.rel_lift:+.1%}" if subject.rel_lift is not None else ""
     return f"Verdict: {result.verdict_kind} for `{subject.treatment}` vs `{subject.control}`{lift}."
+
+
+def _latest(status: DataStatus, as_of: date) -> date | None:
+    """The last day of data that is over: the marts' last day, and before ``as_of``."""
+    if status.last_day is None:
+        return None
+    return min(status.last_day, as_of - timedelta(days=1))
+
+
+def _version(status: DataStatus) -> tuple:
+    """What changes when a rebuild brings new data."""
+    return (status.last_day, status.data_as_of)
+
+
+def _number(value) -> float | None:
+    """A result cell as a float; NULL (None, NaN, pandas' NA) as None."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number
 
 
 def _id(stored: StoredRule) -> tuple[int, str]:

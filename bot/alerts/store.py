@@ -30,8 +30,10 @@ from sqlalchemy import (
     Table,
     and_,
     insert,
+    inspect,
     or_,
     select,
+    text,
     update,
 )
 
@@ -40,6 +42,9 @@ from bot.digest.store import FAILED, Delivery, _delivery, deliveries
 from bot.state import create_tables, state_engine
 
 MAX_RULE_ID = 999_999  # the ledger key a<id>:<YYYYMMDD> must fit in 16 characters
+# Any semantic-layer metric name (``cancellation_rate`` is 17). Tables created when
+# this was 16 are widened at start-up (``_widen_metric``).
+METRIC_CHARS = 64
 
 metadata = MetaData()
 
@@ -48,7 +53,7 @@ rules = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("channel", String(32), nullable=False, index=True),
-    Column("metric", String(16), nullable=False),
+    Column("metric", String(METRIC_CHARS), nullable=False),
     Column("condition", String(16), nullable=False),
     Column("threshold", Float),
     Column("dimension", String(64)),
@@ -97,6 +102,7 @@ class AlertStore:
     def __init__(self, engine: Engine | str) -> None:
         self.engine = state_engine(engine) if isinstance(engine, str) else engine
         create_tables(metadata, self.engine)
+        _widen_metric(self.engine)
 
     def add(
         self, channel: str, rule: AlertRule, by: str | None, now: datetime, first_day: date
@@ -205,6 +211,21 @@ class AlertStore:
         )
         with self.engine.connect() as conn:
             return [_delivery(r) for r in conn.execute(query)]
+
+
+def _widen_metric(engine: Engine) -> None:
+    """A PostgreSQL table from before semantic-layer metrics has ``metric
+    VARCHAR(16)``: widen it (SQLite doesn't enforce lengths). Replicas racing here
+    both run the same ALTER, which PostgreSQL serialises; the second is a no-op."""
+    if engine.dialect.name != "postgresql":
+        return
+    column = next(c for c in inspect(engine).get_columns("alert_rules") if c["name"] == "metric")
+    length = getattr(column["type"], "length", None)
+    if length is not None and length < METRIC_CHARS:
+        with engine.begin() as conn:
+            conn.execute(
+                text(f"ALTER TABLE alert_rules ALTER COLUMN metric TYPE VARCHAR({METRIC_CHARS})")
+            )
 
 
 def _stored(row) -> StoredRule:

@@ -13,9 +13,16 @@ Grammar (case and extra spaces don't matter)::
     <metric> [where …] anomaly        the digest's robust rule (``bot.core.anomalies``)
     ab <experiment_id>                SRM first detected; result first significant
 
-Metrics: ``revenue`` and ``aov`` (revenue-derived: the allowlists apply) and ``orders``,
-all from the ``revenue_daily`` mart. A day with no orders has revenue 0 and orders 0
+Metrics: any metric of the semantic layer (dbt semantic YAML), by its name. Here a
+metric is only a name-shaped word; the service checks it, the dimension and the value
+against the semantic layer (with "did you mean") when the rule is created, and takes
+restricted-ness from the metric's ``meta.restricted``. ``revenue``, ``orders`` and
+``aov`` without ``where`` read the ``revenue_daily`` mart (``METRICS`` below); every
+other rule reads the semantic layer. A day with no orders has revenue 0 and orders 0
 and no aov (undefined, not zero): aov rules don't judge it.
+
+``where`` takes one dimension and one value; a value of several words may be quoted or
+not (``where country = United States below 5``): it runs up to the rule's word.
 
 Boundaries are stated, not guessed: ``below 1000`` fires at 999.99, not at 1000;
 ``drops 20%`` fires at exactly −20 %. A week-earlier value of 0 (or missing) can't give
@@ -36,7 +43,8 @@ from bot.core.anomalies import DEFAULT_SETTINGS, AnomalySettings, Band, check_da
 MetricName = Literal["revenue", "orders", "aov"]
 Condition = Literal["below", "above", "drops", "rises", "anomaly", "ab"]
 
-# metric → (label, revenue-derived)
+# The daily mart's metrics (revenue_daily), read without the semantic layer when
+# unfiltered: metric → (label, revenue-derived). Other metrics come from dbt's YAML.
 METRICS: dict[str, tuple[str, bool]] = {
     "revenue": ("Revenue", True),
     "orders": ("Orders", False),
@@ -44,6 +52,14 @@ METRICS: dict[str, tuple[str, bool]] = {
 }
 METRIC_ALIASES = {"rev": "revenue", "order": "orders", "average order value": "aov"}
 CURRENCY_METRICS = frozenset({"revenue", "aov"})
+# Words a threshold may not start with `$` for: the daily mart's count. (Other
+# metrics' units are the semantic layer's; the message formats by that unit.)
+NOT_MONEY = frozenset({"orders"})
+METRIC_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+CONDITION_WORDS = frozenset(
+    {"below", "above", "drops", "rises", "anomaly", "drop", "rise", "falls", "fall"}
+)
+QUESTION_WINDOW = "last 28 days daily"  # the full answer an alert links to
 MAX_PERCENT = 1000.0
 MAX_THRESHOLD = 1e12
 EXPERIMENT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -54,6 +70,8 @@ EXAMPLE_ALERT = "/kpi alert revenue drops 30%"
 EXAMPLES = (
     "/kpi alert revenue below 1000",
     "/kpi alert orders drops 30%",
+    "/kpi alert new_users below 50",
+    "/kpi alert sessions where browser = Chrome drops 20%",
     "/kpi alert aov anomaly",
     "/kpi alert ab checkout_redesign",
 )
@@ -65,7 +83,7 @@ class AlertRule:
     """What an alert watches. ``threshold`` is the number (below/above) or the percent
     (drops/rises); None for anomaly and ab."""
 
-    metric: str  # a METRICS key, or "ab"
+    metric: str  # a semantic-layer metric name, or "ab"
     condition: Condition
     threshold: float | None = None
     where: tuple[str, str] | None = None  # (dimension, value)
@@ -73,23 +91,47 @@ class AlertRule:
 
     @property
     def restricted(self) -> bool:
-        """Shows a revenue-derived figure (the allowlists decide who sees it). An
-        experiment's analysis shows revenue per user, as ``/kpi ab`` does."""
+        """Shows a revenue-derived figure, as far as core knows (the service asks the
+        semantic layer's ``meta.restricted`` first). An experiment's analysis shows
+        revenue per user, as ``/kpi ab`` does; a metric core doesn't know counts as
+        restricted (fail closed)."""
         if self.condition == "ab":
             return True
-        return METRICS[self.metric][1]
+        return METRICS.get(self.metric, ("", True))[1]
+
+    @property
+    def from_daily_mart(self) -> bool:
+        """Read from the revenue_daily mart (no filter, one of its metrics)."""
+        return self.where is None and self.metric in METRICS
 
     def describe(self) -> str:
         """The rule as it would be typed after ``/kpi alert`` (the canonical form)."""
         if self.condition == "ab":
             return f"ab {self.experiment_id}"
-        where = f" where {self.where[0]} = {self.where[1]}" if self.where else ""
-        head = f"{self.metric}{where} {self.condition}"
+        head = f"{self.metric}{where_text(self.where)} {self.condition}"
         if self.condition in ("below", "above"):
             return f"{head} {_number(self.threshold)}"
         if self.condition in ("drops", "rises"):
             return f"{head} {_number(self.threshold)}%"
         return head
+
+
+def where_text(where: tuple[str, str] | None) -> str:
+    """`` where dim = value`` as both grammars read it back (a value of several words
+    quoted, so the metric grammar doesn't read a window into it)."""
+    if where is None:
+        return ""
+    value = f'"{where[1]}"' if len(where[1].split()) > 1 else where[1]
+    return f" where {where[0]} = {value}"
+
+
+def full_answer_question(rule: AlertRule) -> str:
+    """The ``/kpi`` question (without ``/kpi``) whose answer shows what the alert is
+    about: the metric's last 28 days, daily, with the rule's filter; the experiment's
+    readout for an experiment alert."""
+    if rule.condition == "ab":
+        return f"ab {rule.experiment_id}"
+    return f"{rule.metric}{where_text(rule.where)} {QUESTION_WINDOW}"
 
 
 @dataclass(frozen=True)
@@ -117,7 +159,8 @@ def _parse_rule(words: list[str]) -> AlertRule | AlertParseError:
     metric = _metric(words[0])
     if metric is None:
         return AlertParseError(
-            f"`{_echo(words[0])}` isn't a metric I can alert on. Metrics: {_metric_list()}.",
+            f"`{_echo(words[0])}` isn't a metric name. Metrics are named like "
+            f"{_metric_list()}; `/kpi metrics` lists them all.",
             EXAMPLE_ALERT,
         )
     rest = words[1:]
@@ -140,37 +183,42 @@ def _parse_ab(args: list[str]) -> AlertRule | AlertParseError:
 def _parse_where(
     metric: str, rest: list[str]
 ) -> tuple[tuple[str, str] | AlertParseError | None, list[str]]:
-    """``where <dimension> = <value>`` (``dim=value`` and ``dim = value`` both read)."""
+    """``where <dimension> = <value>`` (``dim=value`` and ``dim = value`` both read); the
+    value runs up to the rule's word. Only the shape is checked here: the service checks
+    the dimension and the value against the semantic layer."""
     if not rest or rest[0].lower() != "where":
         return None, rest
-    text = " ".join(rest[1:])
-    match = re.match(r"\s*([^\s=]+)\s*=\s*(\S+)\s*(.*)$", text)
-    if match is None:
+    example = f"/kpi alert {metric} where country = Brazil drops 30%"
+    words = rest[1:]
+    cut = next((i for i, w in enumerate(words) if w.lower() in CONDITION_WORDS), len(words))
+    match = re.match(r"\s*([^\s=]+)\s*=\s*(.*?)\s*$", " ".join(words[:cut]))
+    if match is None or not match.group(2):
         return (
             AlertParseError(
                 "After `where`, name a dimension and a value: `where DIMENSION = VALUE`.",
-                f"/kpi alert {metric} drops 30%",
+                example,
             ),
             [],
         )
-    dimension, value, tail = match.groups()
-    if not DIMENSION.fullmatch(dimension) or len(value) > 64:
+    dimension, value = match.group(1), match.group(2).strip().strip("\"'“”‘’").strip()
+    if not DIMENSION.fullmatch(dimension):
         return (
             AlertParseError(
                 f"`{_echo(dimension)}` isn't a dimension name (letters, digits and `_`).",
-                f"/kpi alert {metric} drops 30%",
+                example,
             ),
             [],
         )
-    # The revenue_daily mart has no dimensions: say so rather than ignore the filter.
-    return (
-        AlertParseError(
-            f"`{metric}` can't be filtered yet: its daily series has no dimensions "
-            f"(`{_echo(dimension)}` isn't one). Alert on the whole metric instead.",
-            f"/kpi alert {metric} drops 30%",
-        ),
-        tail.split(),
-    )
+    if not value or len(value) > 64 or any(c in value for c in "`\"\n"):
+        return (
+            AlertParseError(
+                f"`{_echo(value)}` isn't a value I can filter on (at most 64 characters, "
+                "no quotes inside).",
+                example,
+            ),
+            [],
+        )
+    return (dimension.lower(), value), words[cut:]
 
 
 def _parse_condition(
@@ -206,7 +254,7 @@ def _threshold_rule(
     args: list[str],
     example: str,
 ) -> AlertRule | AlertParseError:
-    value = _parse_number(" ".join(args), allow_currency=metric in CURRENCY_METRICS)
+    value = _parse_number(" ".join(args), allow_currency=metric not in NOT_MONEY)
     if value is None or not 0 <= value <= MAX_THRESHOLD:
         shown = f"`{_echo(' '.join(args))}`" if args else "nothing"
         return AlertParseError(
@@ -248,13 +296,14 @@ def _parse_number(text: str, allow_currency: bool) -> float | None:
 
 
 def _metric(word: str) -> str | None:
+    """A metric-name-shaped word (the service checks it is one of dbt's metrics)."""
     word = word.lower()
     word = METRIC_ALIASES.get(word, word)
-    return word if word in METRICS else None
+    return word if METRIC_NAME.fullmatch(word) else None
 
 
 def _metric_list() -> str:
-    return ", ".join(f"`{m}`" for m in METRICS)
+    return ", ".join(f"`{m}`" for m in (*METRICS, "new_users", "sessions"))
 
 
 def _echo(text: str) -> str:
@@ -287,6 +336,30 @@ def metric_series(rows: Mapping[date, tuple[int, float]], metric: str) -> dict[d
             series[day] = float(revenue) / orders if orders > 0 else None
         else:
             raise ValueError(f"not a daily metric: {metric!r}")
+    return series
+
+
+def filled_series(
+    values: Mapping[date, float | None],
+    start: date,
+    end: date,
+    first_data_day: date | None,
+    missing_is_zero: bool,
+) -> dict[date, float | None]:
+    """A semantic-layer daily result (rows only for days with data) as a series over
+    ``start``..``end``. A missing day of a sum or count (``missing_is_zero``) is 0 once
+    the data has begun; of a ratio it has no value (undefined, like aov without
+    orders). Days before the data's first day have no value either way."""
+    series: dict[date, float | None] = {}
+    day = start
+    while day <= end:
+        if day in values:
+            series[day] = values[day]
+        elif missing_is_zero and first_data_day is not None and day >= first_data_day:
+            series[day] = 0.0
+        else:
+            series[day] = None
+        day += timedelta(days=1)
     return series
 
 
@@ -423,12 +496,13 @@ def days_to_evaluate(
 AlertAction = Literal["create", "list", "delete", "mute"]
 MAX_MUTE_DAYS = 365
 ALERT_USAGE = (
-    "*Alerts* — `/kpi alert METRIC [where DIMENSION = VALUE] RULE`: metrics "
-    "`revenue`, `orders`, `aov`; rules "
+    "*Alerts* — `/kpi alert METRIC [where DIMENSION = VALUE] RULE`: any metric of "
+    "`/kpi metrics`; rules "
     "`below N`, `above N`, `drops N%`, `rises N%` (vs the same weekday a week "
     "earlier), `anomaly`",
-    "   `/kpi alert revenue drops 30%` · `/kpi alert orders below 50` · "
-    "`/kpi alert aov anomaly` · `/kpi alert ab checkout_redesign` (SRM, significance)",
+    "   `/kpi alert revenue drops 30%` · `/kpi alert new_users below 50` · "
+    "`/kpi alert sessions where browser = Chrome drops 20%` · "
+    "`/kpi alert ab checkout_redesign` (SRM, significance)",
     "   `/kpi alerts` lists this channel's · `/kpi alert delete 12` · `/kpi alert mute 12 7`",
 )
 
