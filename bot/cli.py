@@ -86,6 +86,11 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     build.add_argument("--db", type=Path, help="DuckDB file (default: KPI_DUCKDB_PATH)")
+    build.add_argument(
+        "--no-alert-check",
+        action="store_true",
+        help="don't run an alert round after the swap (it runs when SLACK_BOT_TOKEN is set)",
+    )
 
     ask = sub.add_parser(
         "ask",
@@ -241,7 +246,22 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
     if not _build_with_progress(db, _progress()):
         return EXIT_FAILED
     print(f"Built the marts into {db}")
+    if not args.no_alert_check:
+        _check_alerts(settings, db)
     return EXIT_OK
+
+
+def _check_alerts(settings: Settings, db: Path) -> None:
+    """Alerts on the new data now, not at the next scheduled round."""
+    from bot.alerts.cli import check_after_build
+
+    outcomes = check_after_build(settings, db)
+    sent = sum(o.status == "sent" for o in outcomes)
+    failed = sum(o.status == "failed" for o in outcomes)
+    if sent or failed:
+        print(f"Alerts on the new data: {sent} sent, {failed} failed")
+    if failed:
+        print("warning: some alerts couldn't be delivered (see the log)", file=sys.stderr)
 
 
 def _build_with_progress(db: Path, progress: Progress) -> bool:

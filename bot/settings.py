@@ -58,6 +58,9 @@ class Settings:
     alert_cron: str = "0 * * * *"  # KPI_ALERT_CRON: alert checks (hourly), in KPI_TIMEZONE
     alert_catchup_days: int = 3  # KPI_ALERT_CATCHUP_DAYS: at most this many days back
     alert_admins: frozenset[str] = frozenset()  # KPI_ALERT_ADMINS: may delete any alert
+    # KPI_ALERT_NEW_DATA_POLL_S: serve looks for a rebuild's new data this often and then
+    # checks alerts at once (0: only the KPI_ALERT_CRON rounds).
+    alert_new_data_poll_s: int = 60
     chart_processes: int = 1  # serve renders charts in this many worker processes; 0 = inline
     log_level: str = "WARNING"  # KPI_LOG_LEVEL; the CLI's -v raises it to INFO
 
@@ -114,6 +117,7 @@ def _read(env: Mapping[str, str]) -> Settings:
         alert_cron=env.get("KPI_ALERT_CRON", "0 * * * *").strip() or "0 * * * *",
         alert_catchup_days=_catchup_days(env),
         alert_admins=_ids(env, "KPI_ALERT_ADMINS", _USER_ID),
+        alert_new_data_poll_s=_count(env, "KPI_ALERT_NEW_DATA_POLL_S", 60, maximum=86_400),
         chart_processes=_count(env, "KPI_CHART_PROCESSES", 1, maximum=32),
         log_level=_log_level(env.get("KPI_LOG_LEVEL", "")),
     )

@@ -12,6 +12,7 @@ def test_defaults() -> None:
     assert settings.alert_cron == "0 * * * *"
     assert settings.alert_catchup_days == 3
     assert settings.alert_admins == frozenset()
+    assert settings.alert_new_data_poll_s == 60
 
 
 def test_values_are_read() -> None:
@@ -20,8 +21,10 @@ def test_values_are_read() -> None:
             "KPI_ALERT_CRON": "*/15 * * * *",
             "KPI_ALERT_CATCHUP_DAYS": "7",
             "KPI_ALERT_ADMINS": "U0ADMIN, W0OTHER",
+            "KPI_ALERT_NEW_DATA_POLL_S": "0",
         }
     )
+    assert settings.alert_new_data_poll_s == 0
     assert settings.alert_cron == "*/15 * * * *"
     assert settings.alert_catchup_days == 7
     assert settings.alert_admins == frozenset({"U0ADMIN", "W0OTHER"})
@@ -34,6 +37,8 @@ def test_values_are_read() -> None:
         ({"KPI_ALERT_CATCHUP_DAYS": "61"}, "KPI_ALERT_CATCHUP_DAYS"),
         ({"KPI_ALERT_CATCHUP_DAYS": "three"}, "KPI_ALERT_CATCHUP_DAYS"),
         ({"KPI_ALERT_ADMINS": "alice"}, "KPI_ALERT_ADMINS"),
+        ({"KPI_ALERT_NEW_DATA_POLL_S": "-5"}, "KPI_ALERT_NEW_DATA_POLL_S"),
+        ({"KPI_ALERT_NEW_DATA_POLL_S": "90000"}, "KPI_ALERT_NEW_DATA_POLL_S"),
     ],
 )
 def test_bad_values_name_the_setting(env: dict[str, str], says: str) -> None:

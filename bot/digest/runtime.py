@@ -14,7 +14,10 @@
 Alerts (``bot.alerts``) are a second job in this scheduler and job store, ``alert-check``
 on ``KPI_ALERT_CRON`` (default hourly), plus a start-up round in the local store: one
 scheduler thread and one job table per process, so a replica never runs the other's job
-without its service. Its rounds deliver through the same ledger.
+without its service. Its rounds deliver through the same ledger. A third, local job
+(``alert-new-data``, every ``KPI_ALERT_NEW_DATA_POLL_S``) reads the warehouse's data
+status and runs a round as soon as a rebuild has brought new data
+(``AlertService.check_if_new_data``); a failed alert round is ``alerts.problem()``.
 
 APScheduler 3 has no cross-process lock: two replicas may both run the job. The ledger
 (claim before post) is what makes that harmless.
@@ -62,6 +65,7 @@ from bot.sender import SlackSender
 from bot.service import KpiService
 from bot.settings import Settings, SettingsError
 from bot.state import create_tables, state_engine
+from bot.warehouse.base import WarehouseError
 
 if TYPE_CHECKING:
     from bot.alerts.service import AlertService
@@ -73,6 +77,9 @@ JOB_REF = "bot.digest.runtime:scheduled_digest"
 JOBS_TABLE = "digest_jobs"
 ALERT_JOB_ID = "alert-check"
 ALERT_JOB_REF = "bot.digest.runtime:scheduled_alerts"
+ALERT_NEW_DATA_JOB_ID = "alert-new-data"
+ROUND_ERROR = "alert_round_error"  # bot.alerts.service.ROUND_ERROR (digest doesn't import it)
+ALERT_JOB_IDS = (ALERT_JOB_ID, "alert-catch-up", ALERT_NEW_DATA_JOB_ID)
 ALERT_MISFIRE_S = 3600  # a late round still runs (once); it checks every day not yet done
 # A failed scheduler round (state DB not writable) is retried this often. Each retry
 # runs the still-due job once more, so it is not seconds (a traceback each time).
@@ -161,9 +168,11 @@ class DigestScheduler:
         retry_s: float = RETRY_S,
         alerts: AlertService | None = None,
         alert_cron: str = "0 * * * *",
+        alert_new_data_poll_s: float = 0,
     ) -> None:
         self.service = service
         self.alerts = alerts
+        self.alert_new_data_poll_s = alert_new_data_poll_s
         self.alert_trigger = build_trigger(alert_cron, service.timezone, "KPI_ALERT_CRON")
         self._lock = threading.Lock()
         self._round_problem: str | None = None
@@ -214,6 +223,16 @@ class DigestScheduler:
                 name="KPI alert check",
                 replace_existing=True,
                 misfire_grace_time=ALERT_MISFIRE_S,
+            )
+        if self.alerts is not None and self.alert_new_data_poll_s > 0:
+            self.scheduler.add_job(  # local: each process watches its own view of the data
+                self.alerts.check_if_new_data,
+                "interval",
+                seconds=self.alert_new_data_poll_s,
+                id=ALERT_NEW_DATA_JOB_ID,
+                jobstore="local",
+                name="alerts on new data",
+                replace_existing=True,
             )
         self.scheduler.start()
         if catch_up:
@@ -275,10 +294,13 @@ class DigestScheduler:
             self.record_failures()
 
     def _on_job_failed(self, event: JobExecutionEvent) -> None:
-        if event.job_id in (ALERT_JOB_ID, "alert-catch-up"):
+        if event.job_id in ALERT_JOB_IDS:
             # Not a digest failure. The round's days stay unevaluated (each rule's
             # evaluated_through didn't move), so the next round evaluates them.
             log.error("alert check round failed or missed: %s", event.exception or "missed")
+            failed = event.exception  # a WarehouseError was noted by check() itself
+            if self.alerts is not None and failed and not isinstance(failed, WarehouseError):
+                self.alerts.note_round(ROUND_ERROR)
             return
         period = self.service.due_period(event.scheduled_run_time)
         if period is None:  # nothing was due (e.g. a catch-up outside the grace period)
@@ -381,5 +403,10 @@ def start_digest(
     store.seed(settings.digest_channels, naive_utc(service.clock()))
     alerts = alert_service(settings, kpi, SlackSender(client), engine=engine)
     return DigestScheduler(
-        service, engine, settings.digest_grace_hours, alerts=alerts, alert_cron=settings.alert_cron
+        service,
+        engine,
+        settings.digest_grace_hours,
+        alerts=alerts,
+        alert_cron=settings.alert_cron,
+        alert_new_data_poll_s=settings.alert_new_data_poll_s,
     ).start()

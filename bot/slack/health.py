@@ -10,6 +10,11 @@ carries paths, URLs or error text; the log has those.
   while one read is running, other health requests get the last result instead of
   queueing behind it.
 * **scheduler**: ``DigestScheduler.problem`` (``bot/digest/runtime.py``).
+* **alerts**: ``AlertService.problem`` (``bot/alerts/service.py``): the last alert round
+  couldn't read the warehouse (``alert_warehouse_unreadable``), a delivery failed after
+  its retries (``alert_delivery_failed``), a rule can't be answered any more
+  (``alert_rule_unanswerable``) or the round broke (``alert_round_error``); cleared by
+  the next full round that succeeds.
 """
 
 from __future__ import annotations

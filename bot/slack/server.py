@@ -243,10 +243,7 @@ def serve(settings: Settings, host: str, port: int) -> int:
     scheduler = start_digest(settings, services.kpi, app.client, (store, engine))
     services.digest = scheduler.service
     services.alerts = scheduler.alerts
-    checks: dict[str, Check] = {
-        "warehouse": WarehouseCheck(services.kpi.reader),
-        "scheduler": scheduler.problem,
-    }
+    checks = health_checks(services.kpi.reader, scheduler)
     try:
         if socket_mode:
             return _serve_socket_mode(app, settings, host, port, checks)
@@ -262,6 +259,19 @@ def serve(settings: Settings, host: str, port: int) -> int:
         work.shutdown(wait=True)
         if isinstance(services.kpi.render, ChartWorkers):
             services.kpi.render.close()
+
+
+def health_checks(reader, scheduler) -> dict[str, Check]:
+    """What ``serve``'s ``/healthz`` checks: the warehouse, the digest's scheduler and,
+    when alerts run, the last alert round (warehouse unreadable, Slack failing after
+    retries)."""
+    checks: dict[str, Check] = {
+        "warehouse": WarehouseCheck(reader),
+        "scheduler": scheduler.problem,
+    }
+    if scheduler.alerts is not None:
+        checks["alerts"] = scheduler.alerts.problem
+    return checks
 
 
 def _serve_socket_mode(
