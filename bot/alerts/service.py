@@ -205,9 +205,11 @@ class AlertService:
                 f"I can't alert on `{rule.metric}`: it isn't a metric.{did_you_mean(found)} "
                 f"`/kpi metrics` lists them all. Try: `{example}`"
             )
-        if info.unit == "ratio" and rule.condition in ("below", "above") and (
-            rule.threshold or 0.0
-        ) > 1:
+        if (
+            info.unit == "ratio"
+            and rule.condition in ("below", "above")
+            and (rule.threshold or 0.0) > 1
+        ):
             return (
                 f"`{rule.metric}` is a rate: give the threshold as a fraction, e.g. "
                 f"`/kpi alert {rule.metric} {rule.condition} 0.1` for 10 %."

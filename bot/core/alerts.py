@@ -209,7 +209,7 @@ def _parse_where(
             ),
             [],
         )
-    if not value or len(value) > 64 or any(c in value for c in "`\"\n"):
+    if not value or len(value) > 64 or any(c in value for c in '`"\n'):
         return (
             AlertParseError(
                 f"`{_echo(value)}` isn't a value I can filter on (at most 64 characters, "
