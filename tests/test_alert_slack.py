@@ -146,3 +146,26 @@ def test_an_unknown_experiment_is_refused(slack, built_db, tmp_path) -> None:
         command(slack, url, "alert ab checkout_redesign")
         [confirmation] = slack.wait_for(lambda: channel_posts(slack) or None, timeout=60)
         assert "`ab checkout_redesign`" in confirmation.all_text
+
+
+def test_semantic_metric_alerts_from_slack(slack, built_db, tmp_path) -> None:
+    with running(slack, built_db, tmp_path) as (url, alerts):
+        reply = private_reply(
+            slack, command(slack, url, "alert orders where country = brasill below 5")
+        )
+        assert "Did you mean `Brasil`" in reply.all_text
+        assert "`/kpi alert orders where country = Brasil below 5`" in reply.all_text
+        reply = private_reply(slack, command(slack, url, "alert new_user below 5"))
+        assert "Did you mean `new_users`" in reply.all_text
+        assert channel_posts(slack) == [] and alerts.rules(CHANNEL) == []
+
+        command(slack, url, "alert new_users where country = china below 100000")
+        posted = slack.wait_for(lambda: len(channel_posts(slack)) >= 2 or None, timeout=60)
+        assert posted
+        confirmation, alert = channel_posts(slack)
+        assert "`new_users where country = China below 100000`" in confirmation.all_text
+        assert "New users (country = China)" in alert.all_text
+        [actions] = [b for b in alert.blocks if b["type"] == "actions"]
+        [button] = actions["elements"]
+        assert button["action_id"] == "kpi_ask_question"
+        assert button["value"] == "new_users where country = China last 28 days daily"
