@@ -20,11 +20,12 @@ appear publicly; a rule the allowlists now refuse is settled without a message (
 Revenue-derived means the metric's ``meta.restricted`` in dbt's semantic YAML (read
 when the rule is created and again at each delivery); an experiment alert always is.
 
-Series: ``revenue``/``orders``/``aov`` without ``where`` read the ``revenue_daily``
-mart, as before the semantic layer existed (no MetricFlow import for the common rules,
-and that mart zero-fills days itself); every other rule is one semantic-layer request
-(``MetricRequest``, daily grain, the filter value validated against the dimension's
-known values and bound as a parameter).
+Series: every rule is one semantic-layer request per round (``MetricRequest``, daily
+grain, the filter value validated against the dimension's known values and bound as a
+parameter), shared by the rules on the same metric and filter. ``revenue``, ``orders``
+and ``aov`` used to read the ``revenue_daily`` mart; the semantic layer gives the same
+numbers (measured: every day of the test warehouse exactly equal, README "Alerts"), so
+there is one path.
 
 Health: ``problem()`` is what ``/healthz`` names under ``alerts`` after a round that
 couldn't read the warehouse or whose delivery failed after retries, until a later full
@@ -59,7 +60,6 @@ from bot.core.alerts import (
     days_to_evaluate,
     evaluate,
     filled_series,
-    metric_series,
 )
 from bot.core.anomalies import DEFAULT_SETTINGS
 from bot.core.metric_grammar import closest, did_you_mean
@@ -190,8 +190,6 @@ class AlertService:
         try:
             metrics = self.semantic.metrics()
         except WarehouseError as err:
-            if rule.from_daily_mart:
-                return rule  # the mart path needs no semantic layer
             return (
                 f"Alerts on `{rule.metric}` need the semantic layer, which isn't available "
                 f"right now ({type(err).__name__}). Run `python -m bot build`; meanwhile "
@@ -493,24 +491,11 @@ class _Round:
         self.dry_run = dry_run
         self.status = status
         self._data_as_of: datetime | None = status.data_as_of
-        self._rows: dict[date, tuple[int, float]] | None = None
         self._series: dict[tuple, dict[date, float | None]] = {}
         self.now = naive_utc(service.clock())
         self.start = latest - timedelta(days=service.catchup_days - 1 + HISTORY_DAYS)
 
-    def rows(self) -> dict[date, tuple[int, float]]:
-        if self._rows is None:
-            frame = self.service.kpi.reader.revenue_daily(self.start, self.latest)
-            self._rows = {
-                d: (int(o), float(r))
-                for d, o, r in zip(frame["day"], frame["orders"], frame["revenue"], strict=True)
-                if d is not None
-            }
-        return self._rows
-
     def series(self, rule: AlertRule) -> dict[date, float | None]:
-        if rule.from_daily_mart:
-            return metric_series(self.rows(), rule.metric)
         key = (rule.metric, rule.where)
         if key not in self._series:
             self._series[key] = self._semantic_series(rule)

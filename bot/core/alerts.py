@@ -16,10 +16,9 @@ Grammar (case and extra spaces don't matter)::
 Metrics: any metric of the semantic layer (dbt semantic YAML), by its name. Here a
 metric is only a name-shaped word; the service checks it, the dimension and the value
 against the semantic layer (with "did you mean") when the rule is created, and takes
-restricted-ness from the metric's ``meta.restricted``. ``revenue``, ``orders`` and
-``aov`` without ``where`` read the ``revenue_daily`` mart (``METRICS`` below); every
-other rule reads the semantic layer. A day with no orders has revenue 0 and orders 0
-and no aov (undefined, not zero): aov rules don't judge it.
+restricted-ness from the metric's ``meta.restricted``; every rule's daily series comes
+from the semantic layer (``filled_series``). A day with no orders has revenue 0 and
+orders 0 and no aov (undefined, not zero): aov rules don't judge it.
 
 ``where`` takes one dimension and one value; a value of several words may be quoted or
 not (``where country = United States below 5``): it runs up to the rule's word.
@@ -43,8 +42,9 @@ from bot.core.anomalies import DEFAULT_SETTINGS, AnomalySettings, Band, check_da
 MetricName = Literal["revenue", "orders", "aov"]
 Condition = Literal["below", "above", "drops", "rises", "anomaly", "ab"]
 
-# The daily mart's metrics (revenue_daily), read without the semantic layer when
-# unfiltered: metric → (label, revenue-derived). Other metrics come from dbt's YAML.
+# The first metrics alerts knew (the revenue_daily mart's): metric → (label,
+# revenue-derived). Only a fallback for naming and restricted-ness when the semantic
+# layer can't be loaded; dbt's YAML is the definition.
 METRICS: dict[str, tuple[str, bool]] = {
     "revenue": ("Revenue", True),
     "orders": ("Orders", False),
@@ -99,10 +99,6 @@ class AlertRule:
             return True
         return METRICS.get(self.metric, ("", True))[1]
 
-    @property
-    def from_daily_mart(self) -> bool:
-        """Read from the revenue_daily mart (no filter, one of its metrics)."""
-        return self.where is None and self.metric in METRICS
 
     def describe(self) -> str:
         """The rule as it would be typed after ``/kpi alert`` (the canonical form)."""
