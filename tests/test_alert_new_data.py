@@ -144,3 +144,33 @@ def test_without_a_token_the_build_checks_nothing(tmp_path) -> None:
     settings = Settings(state_db_url=f"sqlite:///{state}")
     assert check_after_build(settings, tmp_path / "kpi.duckdb") == []
     assert not state.exists()  # nothing opened: no rules read, nothing claimed
+
+
+def test_a_rules_table_from_before_semantic_metrics_is_widened(state_db_url) -> None:
+    """``alert_rules.metric`` was VARCHAR(16): PostgreSQL refused ``cancellation_rate``
+    (17). A table created that way is widened when the store opens (replicas may race)."""
+    from sqlalchemy import MetaData, String, inspect
+
+    from bot.alerts.store import rules
+
+    engine = state_engine(state_db_url)
+    old = MetaData()
+    rules.to_metadata(old).c.metric.type = String(16)  # as the first alerts release had it
+    old.create_all(engine)
+    stores = []
+    threads = [
+        threading.Thread(target=lambda: stores.append(AlertStore(state_engine(state_db_url))))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(stores) == 2
+    stored = stores[0].add(
+        CHANNEL, AlertRule("cancellation_rate", "above", 0.1), None, naive_utc(NOW), DEMO_END
+    )
+    assert stores[1].get(stored.id).rule.metric == "cancellation_rate"
+    if engine.dialect.name == "postgresql":  # SQLite doesn't enforce lengths
+        [metric] = [c for c in inspect(engine).get_columns("alert_rules") if c["name"] == "metric"]
+        assert metric["type"].length == 64
