@@ -174,3 +174,17 @@ def test_a_rules_table_from_before_semantic_metrics_is_widened(state_db_url) -> 
     if engine.dialect.name == "postgresql":  # SQLite doesn't enforce lengths
         [metric] = [c for c in inspect(engine).get_columns("alert_rules") if c["name"] == "metric"]
         assert metric["type"].length == 64
+
+
+def test_a_round_that_breaks_in_the_scheduler_shows_in_health(scheduler, monkeypatch) -> None:
+    def state_db_gone(channel=None):
+        raise RuntimeError("the state database went away")
+
+    monkeypatch.setattr(scheduler.alerts.store, "active", state_db_gone)
+    scheduler.start(catch_up=True)  # the start-up round (and the watcher's) fail
+    deadline = threading.Event()
+    for _ in range(100):
+        if scheduler.alerts.problem() is not None:
+            break
+        deadline.wait(0.1)
+    assert scheduler.alerts.problem() == "alert_round_error"

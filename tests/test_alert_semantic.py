@@ -356,3 +356,28 @@ def test_serves_healthz_names_a_failed_alert_round(make, slack, kpi) -> None:
         stop_http_server(server)
         thread.join(10)
         scheduler.shutdown(wait=True)
+
+
+def test_without_the_semantic_layer_rules_are_refused_and_rounds_fail_visibly(
+    make, built_db, tmp_path
+) -> None:
+    from bot.answerers.metrics import layer_for
+
+    reader = MartReader(DuckDBWarehouse(built_db))
+    layer_for(reader, tmp_path / "no_manifest.json")  # this warehouse's layer: no manifest
+    service = make(kpi_service=KpiService(reader, clock=lambda: naive_utc(NOW)))
+    refused = service.create(CHANNEL, USER, rule("orders drops 30%"), as_of=AS_OF)
+    assert (
+        isinstance(refused, str)
+        and "semantic layer" in refused
+        and "python -m bot build" in refused
+    )
+    assert service.rules(CHANNEL) == []
+    # A rule set before the manifest went missing: the round fails visibly, and a
+    # metric it can't describe is treated as revenue-derived (fail closed).
+    service.store.add(CHANNEL, rule("new_users above 0"), USER, naive_utc(NOW), DEMO_END)
+    assert service.check(AS_OF) == []
+    assert service.problem() == WAREHOUSE_UNREADABLE
+    assert service.restricted(rule("new_users above 0"))
+    assert not service.restricted(rule("orders above 0"))  # core's fallback knows orders
+    reader.warehouse.close()

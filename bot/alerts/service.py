@@ -160,8 +160,8 @@ class AlertService:
         return layer_for(self.kpi.reader)
 
     def metric_info(self, rule: AlertRule) -> MetricInfo | None:
-        """dbt's definition of the rule's metric; None if the layer can't be loaded (a
-        daily-mart rule still works then) or doesn't define it."""
+        """dbt's definition of the rule's metric; None if the layer can't be loaded or
+        doesn't define it (then core's fallback applies: unknown metrics restricted)."""
         try:
             return self.semantic.metrics().get(rule.metric)
         except WarehouseError as err:
@@ -191,9 +191,9 @@ class AlertService:
             metrics = self.semantic.metrics()
         except WarehouseError as err:
             return (
-                f"Alerts on `{rule.metric}` need the semantic layer, which isn't available "
-                f"right now ({type(err).__name__}). Run `python -m bot build`; meanwhile "
-                "`/kpi alert orders drops 30%` works."
+                f"Alerts need the semantic layer (metrics from dbt), which isn't available "
+                f"right now ({type(err).__name__}). Whoever runs the bot can run "
+                "`python -m bot build`; then try `/kpi alert orders drops 30%` again."
             )
         info = metrics.get(rule.metric)
         if info is None:
@@ -233,7 +233,14 @@ class AlertService:
                 f"`{rule.metric}` can't be filtered by `{dimension}`.{did_you_mean(found)} "
                 f"Its dimensions: {shown}. Try: `{example}`"
             )
-        known = self.semantic.dimension_values(dimension, (rule.metric,))
+        try:
+            known = self.semantic.dimension_values(dimension, (rule.metric,))
+        except WarehouseError as err:
+            log.warning("alerts: %s values unreadable (%s)", dimension, type(err).__name__)
+            return (
+                f"I couldn't check `{value}` against the known {dimension} values right now "
+                "(the warehouse didn't answer). Try the same `/kpi alert …` again in a minute."
+            )
         by_folded = {k.casefold(): k for k in known}
         spelled = by_folded.get(value.casefold())
         if spelled is None:
