@@ -74,6 +74,13 @@ ORDERS_BY_COUNTRY = """
     where o.status = 'Complete' and u.country = ? group by 1
 """
 
+REVENUE_BY_COUNTRY_ON = """
+    select sum(i.sale_price)
+    from thelook.orders as o
+    join thelook.order_items as i on i.order_id = o.order_id
+    join thelook.users as u on u.id = o.user_id
+    where o.status = 'Complete' and u.country = ? and cast(o.created_at as date) = ?
+"""
 COUNTRY_ORDERS_ON = """
     select u.country, count(distinct o.order_id) filter (
         where o.status = 'Complete' and cast(o.created_at as date) = ?)
@@ -141,6 +148,7 @@ def test_semantic_metric_rules_match_the_raw_tables(make, slack, raw) -> None:
         "sessions": f"sessions where browser = chrome {verb} {percent:g}%",
         "orders": f"orders where country = {top.lower()} above {orders - 1:g}",
         "none": f"orders where country = {quiet.upper()} below 1",  # no row: a zero day
+        "revenue": f"revenue where country = {top} above 0",  # restricted: allowlists open
     }
     stored = {}
     for name, text in texts.items():
@@ -159,7 +167,9 @@ def test_semantic_metric_rules_match_the_raw_tables(make, slack, raw) -> None:
         _, [not_fired] = service.create(CHANNEL, USER, rule(text), as_of=AS_OF)
         assert not_fired.status == "not_fired", text
 
-    users_msg, sessions_msg, orders_msg, none_msg = (m.all_text for m in posts(slack))
+    users_msg, sessions_msg, orders_msg, none_msg, revenue_msg = (m.all_text for m in posts(slack))
+    [[revenue]] = raw.execute(REVENUE_BY_COUNTRY_ON, [top, day]).fetchall()
+    assert f"Revenue (country = {top}) on {fmt.day(day)}: {fmt.money(revenue)}" in revenue_msg
     assert f"New users on {fmt.day(day)}: {fmt.count(new_users)}" in users_msg
     assert f"below your threshold of {fmt.count(new_users + 1)}" in users_msg
     moved = "down" if change < 0 else "up"
