@@ -391,3 +391,25 @@ def test_without_the_semantic_layer_rules_are_refused_and_rounds_fail_visibly(
     assert service.restricted(rule("new_users above 0"))
     assert not service.restricted(rule("orders above 0"))  # core's fallback knows orders
     reader.warehouse.close()
+
+
+@pytest.mark.parametrize("metric", ["revenue", "orders", "aov"])
+def test_the_semantic_series_equals_the_revenue_daily_mart(make, metric) -> None:
+    """Why revenue/orders/aov alerts read the semantic layer like every other metric:
+    over every day of the data, its daily series is exactly the mart's."""
+    from bot.alerts.service import _Round
+    from bot.core.alerts import metric_series
+
+    service = make(catchup_days=60)
+    status = service.kpi.reader.data_status()
+    round_ = _Round(service, status.last_day, True, status)
+    round_.start = status.first_day
+    semantic = round_.series(rule(f"{metric} anomaly"))
+    frame = service.kpi.reader.revenue_daily(status.first_day, status.last_day)
+    rows = {
+        d: (int(o), float(r))
+        for d, o, r in zip(frame["day"], frame["orders"], frame["revenue"], strict=True)
+    }
+    mart = metric_series(rows, metric)
+    assert len(mart) == (status.last_day - status.first_day).days + 1 > 700
+    assert semantic == mart  # exact, None (aov without orders) included
