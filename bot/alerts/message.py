@@ -41,10 +41,16 @@ class MetricDisplay:
     where: tuple[str, str] | None = None
 
     @property
-    def title(self) -> str:
+    def plain_title(self) -> str:
+        """The label and the filter, for the chart."""
         if self.where is None:
             return self.label
         return f"{self.label} ({self.where[0]} = {self.where[1]})"
+
+    @property
+    def title(self) -> str:
+        """``plain_title`` for Slack mrkdwn (a data value made inert)."""
+        return self.plain_title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
     def value(self, value: float | None) -> str:
         if self.unit == "currency":
@@ -55,7 +61,7 @@ class MetricDisplay:
 
 
 def mart_display(rule: AlertRule) -> MetricDisplay:
-    """The daily mart's metrics (revenue, orders, aov) without the semantic layer."""
+    """Core's naming of a metric, for when the semantic layer can't describe it."""
     label = METRICS.get(rule.metric, (rule.metric, True))[0]
     unit = "currency" if rule.metric in CURRENCY_METRICS else "count"
     return MetricDisplay(label, unit, rule.where)
@@ -180,7 +186,7 @@ def metric_chart(
         {"day": days, "revenue": [float("nan") if v is None else float(v) for v in values]}
     )
     metric = ev.rule.metric
-    title = f"{shown.title}, last {CHART_DAYS} days to {fmt.day(ev.day)}"
+    title = f"{shown.plain_title}, last {CHART_DAYS} days to {fmt.day(ev.day)}"
     figure = build_revenue_figure(
         frame,
         frame.iloc[0:0],
