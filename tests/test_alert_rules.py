@@ -40,6 +40,7 @@ def rule(text: str) -> AlertRule:
         ("orders anomaly", AlertRule("orders", "anomaly")),
         ("ab checkout_redesign", AlertRule("ab", "ab", experiment_id="checkout_redesign")),
         ("new_users below 50", AlertRule("new_users", "below", 50.0)),
+        ("cancellation_rate above 12%", AlertRule("cancellation_rate", "above", 0.12)),
         (
             "sessions where browser = Chrome drops 20%",
             AlertRule("sessions", "drops", 20.0, ("browser", "Chrome")),

@@ -269,7 +269,9 @@ class _Message:
         ("orders where country = Brasill below 5", "Did you mean `Brasil`"),
         ("orders where country = Chinaa drops 30%", "isn't a known country"),
         ("orders where country = x'_or_'1'='1 below 5", "isn't a known country"),
-        ("cancellation_rate above 12", "as a fraction"),
+        ("cancellation_rate above 12", "percentage or a fraction"),
+        ("new_users below $5", "isn't money"),
+        ("orders where country = China above 10%", "isn't a rate"),
     ],
 )
 def test_unknown_names_and_values_get_did_you_mean_and_an_example(make, slack, text, says):
@@ -413,3 +415,30 @@ def test_the_semantic_series_equals_the_revenue_daily_mart(make, metric) -> None
     mart = metric_series(rows, metric)
     assert len(mart) == (status.last_day - status.first_day).days + 1 > 700
     assert semantic == mart  # exact, None (aov without orders) included
+
+
+def test_a_rate_alert_matches_the_raw_tables(make, slack, raw) -> None:
+    """cancellation_rate (a ratio, unit ratio): the day's cancelled / all orders, any
+    status; a threshold typed in % is stored as a fraction."""
+    [(cancelled, everything)] = raw.execute(
+        """
+        select count(*) filter (where status = 'Cancelled'), count(*) from thelook.orders
+        where cast(created_at as date) = ?
+        """,
+        [DEMO_END],
+    ).fetchall()
+    rate = cancelled / everything
+    threshold = math.floor(rate * 1000) / 10 - 0.1  # percent, just under the day's rate
+    assert threshold >= 0, "the test needs a day with cancellations"
+    service = make()
+    created = service.create(
+        CHANNEL, USER, rule(f"cancellation_rate above {threshold:g}%"), as_of=AS_OF
+    )
+    assert not isinstance(created, str), created
+    stored, [outcome] = created
+    assert stored.rule.threshold == pytest.approx(threshold / 100)
+    assert stored.rule.describe() == f"cancellation_rate above {threshold / 100:g}"
+    assert outcome.status == "sent"
+    [message] = posts(slack)
+    assert f"Cancellation rate on {fmt.day(DEMO_END)}: {fmt.rate(rate)}" in message.all_text
+    assert f"your threshold of {fmt.rate(threshold / 100)}" in message.all_text

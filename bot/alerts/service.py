@@ -203,15 +203,9 @@ class AlertService:
                 f"I can't alert on `{rule.metric}`: it isn't a metric.{did_you_mean(found)} "
                 f"`/kpi metrics` lists them all. Try: `{example}`"
             )
-        if (
-            info.unit == "ratio"
-            and rule.condition in ("below", "above")
-            and (rule.threshold or 0.0) > 1
-        ):
-            return (
-                f"`{rule.metric}` is a rate: give the threshold as a fraction, e.g. "
-                f"`/kpi alert {rule.metric} {rule.condition} 0.1` for 10 %."
-            )
+        refused = _threshold_unit(rule, info)
+        if refused is not None:
+            return refused
         if rule.where is None:
             return rule
         return self._validate_where(rule, info)
@@ -616,6 +610,27 @@ def _experiment_detail(result, event: str) -> str:
         return ""
     lift = f", relative lift {subject.rel_lift:+.1%}" if subject.rel_lift is not None else ""
     return f"Verdict: {result.verdict_kind} for `{subject.treatment}` vs `{subject.control}`{lift}."
+
+
+def _threshold_unit(rule: AlertRule, info: MetricInfo) -> str | None:
+    """A below/above threshold in the metric's unit: `$` only for money, `%` or a
+    fraction (at most 1) only for a rate."""
+    if rule.condition not in ("below", "above"):
+        return None
+    name, unit = rule.metric, info.unit
+    if rule.typed_as == "$" and unit != "currency":
+        return f"`{name}` isn't money: drop the `$`, e.g. `/kpi alert {name} {rule.condition} 50`."
+    if rule.typed_as == "%" and unit != "ratio":
+        return (
+            f"`{name}` isn't a rate, so a threshold in % means nothing for it. For a change "
+            f"against a week earlier: `/kpi alert {name} drops 20%`."
+        )
+    if unit == "ratio" and (rule.threshold or 0.0) > 1:
+        return (
+            f"`{name}` is a rate: give the threshold as a percentage or a fraction, e.g. "
+            f"`/kpi alert {name} {rule.condition} 10%` (the same as `0.1`)."
+        )
+    return None
 
 
 def _latest(status: DataStatus, as_of: date) -> date | None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
@@ -88,6 +88,9 @@ class AlertRule:
     threshold: float | None = None
     where: tuple[str, str] | None = None  # (dimension, value)
     experiment_id: str | None = None
+    # How a below/above threshold was typed: "$" (money) or "%" (a rate, stored as a
+    # fraction). Checked against the metric's unit when the rule is created; not stored.
+    typed_as: Literal["", "$", "%"] = field(default="", compare=False)
 
     @property
     def restricted(self) -> bool:
@@ -98,7 +101,6 @@ class AlertRule:
         if self.condition == "ab":
             return True
         return METRICS.get(self.metric, ("", True))[1]
-
 
     def describe(self) -> str:
         """The rule as it would be typed after ``/kpi alert`` (the canonical form)."""
@@ -250,14 +252,20 @@ def _threshold_rule(
     args: list[str],
     example: str,
 ) -> AlertRule | AlertParseError:
-    value = _parse_number(" ".join(args), allow_currency=metric not in NOT_MONEY)
-    if value is None or not 0 <= value <= MAX_THRESHOLD:
+    text = "".join(args)
+    typed_as: Literal["", "$", "%"] = "$" if text.startswith("$") else ""
+    if text.endswith("%"):
+        typed_as, text = "%", text.removesuffix("%")
+    value = _parse_number(text, allow_currency=metric not in NOT_MONEY)
+    if value is None or not 0 <= value <= (100.0 if typed_as == "%" else MAX_THRESHOLD):
         shown = f"`{_echo(' '.join(args))}`" if args else "nothing"
         return AlertParseError(
             f"`{condition}` needs a number from 0 up, like `1000` or `2.5k` — I got {shown}.",
             example,
         )
-    return AlertRule(metric, condition, threshold=value, where=where)
+    if typed_as == "%":
+        value /= 100.0  # a rate's threshold is a fraction: 12% → 0.12
+    return AlertRule(metric, condition, threshold=value, where=where, typed_as=typed_as)
 
 
 def _percent_rule(
