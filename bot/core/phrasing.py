@@ -98,6 +98,8 @@ def understand(
     if words and words[0].lower() == "/kpi":
         words = words[1:]
     original = " ".join(words)
+    if _GRAMMAR_SYNTAX.search(original):
+        return None  # `where country = …`, `--alpha`: written for the grammar, its reply
     prepared, comparison, notes = _prepare(original.lower(), as_of)
     tokens = prepared.split()
     window, rest = _take_window(tokens, as_of)
@@ -152,6 +154,8 @@ def understand(
     return _with_understanding(parsed, understanding)
 
 
+_VALUE_IN_WINDOW = re.compile(r"I couldn't read (?:the window )?`(?:in|for|from|at|among) ")
+_GRAMMAR_SYNTAX = re.compile(r"(?i)\bwhere\b|=|<>|(?:^|\s)--?alpha")
 _STRICT_WORDS = frozenset({"by", "top", ",", "daily", "weekly", "monthly", "where", "vs"})
 
 
@@ -194,7 +198,11 @@ def _prefer_strict(
     grammatical = first in q.COMMANDS or any(
         t[0] == "metric" for t in lexicon.phrases.get(_key(first), ())
     )
-    return strict if grammatical else error
+    # A loose `in <value>` after a grammar word lands in the window slot ("couldn't read
+    # the window `in narnia last week`"): then the front end's reply says more.
+    if grammatical and not _VALUE_IN_WINDOW.match(strict.message):
+        return strict
+    return error
 
 
 def _same(canonical: str, original: str) -> bool:
@@ -576,16 +584,18 @@ def _interpret(tags: list[Tag], words: list[str]) -> _Intent:
             values = intent.filters.setdefault(tag[1], [])
             if tag[2] not in values:
                 values.append(tag[2])
+            pending = None
             continue
         if kind == "cmd":
-            intent.command = tag[1]
+            intent.command, pending = tag[1], None
             continue
         if kind == "expword":
-            intent.experiment_word = True
+            intent.experiment_word, pending = True, None
             continue
         if kind in ("exppart", "exp"):
             ids = tag[1] if kind == "exppart" else frozenset((tag[1],))
             intent.experiments.append(set(ids))
+            pending = None
             continue
         intent.unknown.append(word)
     if pending in ("by", "in", "top", "bottom"):
