@@ -165,5 +165,7 @@ _FILLER_WORDS = """
     it its it's that this these those performance perform performing doing did
     happen happened happening result results status update updates on check let lets
     let's tell give me trend trends trending see had has our my data
+    make made makes earn earned earning generate generated bring brought sell sold
+    signed joined came come running live ongoing list news any latest
 """
 FILLER = frozenset(_FILLER_WORDS.split())

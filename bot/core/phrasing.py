@@ -30,19 +30,17 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from bot.core import phrasebook as pb
 from bot.core import questions as q
 from bot.core.metric_questions import MAX_TOP, Vocabulary
 from bot.core.windows import MONTH_NAMES, WindowError, parse_window
 
-AUTO_CORRECT = 85  # rapidfuzz ratio (0–100) from which a misspelling is corrected
-ASK_FROM = 70  # … from which the closest names are offered as buttons
-CLEAR_MARGIN = 4  # the runner-up must be this much further away for a correction
 MAX_READINGS = 4  # buttons offered at most
 MAX_WINDOW_WORDS = 6
 EXAMPLES = (
@@ -74,6 +72,7 @@ class _Intent:
     asked: bool = False  # a misspelling read as a weak match: offered, never assumed
     corrected: bool = False  # a misspelling read as its clear match
     ranked: bool = False  # `top`, `best` …: a ranking, so a breakdown without a measure
+    unlisted: bool = False  # a second measure not joined by `and`/`,`: which one is meant?
 
 
 @dataclass(frozen=True)
@@ -82,12 +81,39 @@ class _Lexicon:
     longest: int
     words: dict[str, tuple[Tag, ...]]  # single words for did-you-mean
     dimensions: frozenset[str]
+    names: frozenset[str]  # metric and dimension names as dbt spells them (lower case)
+    experiments: tuple[str, ...]
 
 
 # --- entry point ----------------------------------------------------------------------
 
 
 def understand(
+    text: str, as_of: date, vocabulary: Vocabulary | None, strict: q.ParseError
+) -> q.Question | q.ParseError | None:
+    found = _understand(text, as_of, vocabulary, strict)
+    if isinstance(found, q.ParseError) and found.choices:
+        return _runnable_choices(found, as_of, vocabulary)
+    return found
+
+
+def _runnable_choices(
+    error: q.ParseError, as_of: date, vocabulary: Vocabulary | None
+) -> q.ParseError:
+    """Offer only readings the grammar can answer; none left: why the first can't be."""
+    parsed = {c: q.parse_strict(c, as_of, vocabulary) for c in error.choices}
+    runnable = tuple(c for c, p in parsed.items() if not isinstance(p, q.ParseError))
+    if runnable == error.choices:
+        return error
+    if runnable:
+        return q.ParseError(error.message, f"/kpi {runnable[0]}", choices=runnable)
+    first, why = error.choices[0], parsed[error.choices[0]]
+    if error.message.startswith("I don't know"):
+        return q.ParseError(f"{error.message} (And: {why.message})", why.example)
+    return q.ParseError(f"I read that as `{q.echo(first)}`, but: {why.message}", why.example)
+
+
+def _understand(
     text: str, as_of: date, vocabulary: Vocabulary | None, strict: q.ParseError
 ) -> q.Question | q.ParseError | None:
     """The question a loosely phrased ``text`` means (with its ``understood`` set), a
@@ -120,6 +146,18 @@ def understand(
         if failures:
             return _prefer_strict(failures[0], strict, original, lexicon)
         return None
+    if len(results) > 1:  # offer only readings the grammar can run
+        runnable = [
+            r
+            for r in results
+            if not isinstance(q.parse_strict(r[0], as_of, vocabulary), q.ParseError)
+        ]
+        if len(runnable) == 1:
+            other = next(c for c, _ in results if c != runnable[0][0])
+            runnable[0][1].notes.append(
+                f"The other reading, `{q.echo(other)}`, isn't one I can answer."
+            )
+        results = runnable or results[:1]
     if len(results) > 1 or results[0][1].asked:
         choices = tuple(c for c, _ in results[:MAX_READINGS])
         return q.ParseError(
@@ -136,7 +174,8 @@ def understand(
         # its words, and offer the corrected question as a button.
         return q.ParseError(strict.message, strict.example, choices=(canonical,))
     first = words[0].lower() if words else ""
-    if first in q.COMMANDS and q.COMMANDS.get(canonical.split()[0]) is not q.COMMANDS[first]:
+    command = q.COMMANDS.get(first)
+    if command not in (None, q.REVENUE) and q.COMMANDS.get(canonical.split()[0]) is not command:
         return None  # a command word first: the question is that command's, or its error
     parsed = q.parse_strict(canonical, as_of, vocabulary)
     if isinstance(parsed, q.ParseError):
@@ -172,6 +211,10 @@ def _grammar_words_only(
 
     if plain(original) != plain(prepared):
         return False
+    first = plain(original).split()[0] if plain(original) else ""
+    names = {" ".join(_key(m.name)) for m in vocabulary.metrics} if vocabulary else set()
+    if first not in q.COMMANDS and first not in names and first.replace("_", " ") not in names:
+        return False  # `monthly revenue`: not started in the grammar
     exact: set[str] = set(q.COMMANDS) | _STRICT_WORDS
     if vocabulary is not None:
         exact |= {" ".join(_key(m.name)) for m in vocabulary.metrics}
@@ -183,8 +226,6 @@ def _grammar_words_only(
 
 def _with_understanding(question: q.Question, understanding: q.Understanding) -> q.Question:
     if hasattr(question, "understood"):
-        from dataclasses import replace
-
         return replace(question, understood=understanding)
     return question
 
@@ -195,9 +236,7 @@ def _prefer_strict(
     """The front end's reply when it offers readings or the text wasn't written in the
     grammar; the strict grammar's own (more specific) error when it was."""
     first = original.split()[0].lower().rstrip(",") if original.split() else ""
-    grammatical = first in q.COMMANDS or any(
-        t[0] == "metric" for t in lexicon.phrases.get(_key(first), ())
-    )
+    grammatical = first in q.COMMANDS or first in lexicon.names
     # A loose `in <value>` after a grammar word lands in the window slot ("couldn't read
     # the window `in narnia last week`"): then the front end's reply says more.
     if grammatical and not _VALUE_IN_WINDOW.match(strict.message):
@@ -329,6 +368,8 @@ def _single_date_text(m: re.Match, as_of: date) -> str:
 # --- the window -------------------------------------------------------------------------
 
 _DIGITS = re.compile(r"[0-9]+")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]|.*\.\.")
+_RE_LAST_WORDS = re.compile(r"^(?:the )?(?:past|previous|prior|trailing) (?=[0-9])")
 _LEADING = {"in", "for", "over", "during", "on", "the", "from", "of"}
 
 
@@ -350,6 +391,7 @@ def _take_window(tokens: list[str], as_of: date) -> tuple[str | None, list[str]]
             except WindowError:
                 found = True  # a window, just not a valid one: the grammar says why
             if found:
+                phrase = _RE_LAST_WORDS.sub("last ", phrase)
                 return phrase, tokens[:start] + tokens[start + length :]
     return None, tokens
 
@@ -368,7 +410,9 @@ _LEXICONS: dict[int, tuple[Vocabulary | None, _Lexicon]] = {}
 
 
 def _key(text: str) -> tuple[str, ...]:
-    return tuple(re.sub(r"[_\-]+", " ", text.casefold()).split())
+    """Lexicon keys: lower case, `_`/`-` as spaces, `'s` dropped (as ``_prepare`` does)."""
+    folded = re.sub(r"'s\b", "", text.casefold().replace("\u2019", "'"))
+    return tuple(re.sub(r"[_\-]+", " ", folded).split())
 
 
 def _lexicon(vocabulary: Vocabulary | None) -> _Lexicon:
@@ -442,7 +486,19 @@ def _build_lexicon(vocabulary: Vocabulary | None) -> _Lexicon:
         for k, v in phrases.items()
     }
     words = {k[0]: v for k, v in final.items() if len(k) == 1 and v[0][0] in _NAMED_KINDS}
-    return _Lexicon(final, max(map(len, final)), words, frozenset(dimensions))
+    names = (
+        frozenset(
+            n.lower()
+            for n in (
+                *(m.name for m in vocabulary.metrics),
+                *(d.name for d in vocabulary.dimensions),
+            )
+        )
+        if vocabulary is not None
+        else frozenset()
+    )
+    experiments = vocabulary.experiments if vocabulary is not None else ()
+    return _Lexicon(final, max(map(len, final)), words, frozenset(dimensions), names, experiments)
 
 
 _NAMED_KINDS = frozenset({"metric", "dim", "value", "cmd", "exp", "exppart", "expword"})
@@ -454,14 +510,40 @@ def _synonyms(meta: object) -> list[str]:
 
 
 def _split_word(token: str) -> list[str]:
-    if token[:1].isdigit() or token in ("a/b",):
+    if _ISO_DATE.match(token) or token in ("a/b",):
         return [token]
     return [p for p in re.split(r"[_\-]+", token) if p]
 
 
 def _tag(tokens: list[str], lexicon: _Lexicon) -> list[tuple[str, tuple[Tag, ...]]]:
     """Greedy longest match: (the words, their possible meanings) in order."""
-    words = [w for token in tokens for w in _split_word(token)]
+    words: list[str] = []
+    out: list[tuple[str, tuple[Tag, ...]]] = []
+    for token in tokens:
+        experiment = _experiment_id(token, lexicon) if "_" in token else None
+        if experiment is not None:  # `checkout_redsign`: an id, whole
+            out.append((token, (("exp", experiment),)))
+        else:
+            words.extend(_split_word(token))
+    if out:
+        return out + _tag_words(words, lexicon)
+    return _tag_words(words, lexicon)
+
+
+def _experiment_id(token: str, lexicon: _Lexicon) -> str | None:
+    """The experiment id ``token`` is, or is clearly a misspelling of (one edit, two
+    for long ids, and no other id as close)."""
+    if token in lexicon.experiments:
+        return token
+    found = process.extract(token, lexicon.experiments, scorer=OSA.distance, limit=2)
+    if not found or found[0][1] > _auto_edits(token):
+        return None
+    if len(found) > 1 and found[1][1] == found[0][1]:
+        return None
+    return found[0][0]
+
+
+def _tag_words(words: list[str], lexicon: _Lexicon) -> list[tuple[str, tuple[Tag, ...]]]:
     out: list[tuple[str, tuple[Tag, ...]]] = []
     i = 0
     while i < len(words):
@@ -494,6 +576,9 @@ def _readings(
     for word, tags in tagged:
         if tags[0][0] == "unknown":
             options.append(_corrections(word, lexicon))
+        elif tags[0][0] == "exp" and tags[0][1] != word:
+            note = f"`{q.echo(word)}` read as `{tags[0][1]}`."
+            options.append([(("exppart", frozenset((tags[0][1],))), note)])
         elif tags[0][0] == "exppart":
             options.append([(("exppart", frozenset(t[1] for t in tags)), None)])
         else:
@@ -509,20 +594,22 @@ def _readings(
 
 
 def _corrections(word: str, lexicon: _Lexicon) -> list[tuple[Tag, str | None]]:
-    """A misspelt word's readings: one when the closest known word is clearly it, the
-    close ones when not, or "unknown"."""
-    if len(word) < 3 or not re.search(r"[a-z]", word):
+    """A misspelt word's readings: the known word it clearly is (one edit away — a
+    letter wrong, missing, extra or two swapped — for words of 5+ letters, two for 9+,
+    and no other meaning as close), the close ones to ask about, or "unknown"."""
+    if len(word) < 4 or not re.search(r"[a-z]", word):
         return [(("unknown", word), None)]
+    reach = 2 if len(word) >= 5 else 1
     found = process.extract(
-        word, list(lexicon.words), scorer=fuzz.ratio, score_cutoff=ASK_FROM, limit=6
+        word, list(lexicon.words), scorer=OSA.distance, score_cutoff=reach, limit=6
     )
     if not found:
         return [(("unknown", word), None)]
     best_word, best, _ = found[0]
     best_tags = lexicon.words[best_word]
-    rivals = [s for w, s, _ in found[1:] if lexicon.words[w] != best_tags]
-    clear = not rivals or best - rivals[0] >= CLEAR_MARGIN
-    if best >= AUTO_CORRECT and clear and len(word) >= 4:
+    rivals = [d for w, d, _ in found[1:] if lexicon.words[w] != best_tags]
+    clear = not rivals or rivals[0] > best
+    if clear and best <= _auto_edits(word):
         note = f"`{q.echo(word)}` read as `{q.echo(best_word)}`."
         return [(_tag_for(t), note) for t in best_tags]
     readings: list[tuple[Tag, str | None]] = []
@@ -530,6 +617,11 @@ def _corrections(word: str, lexicon: _Lexicon) -> list[tuple[Tag, str | None]]:
         for t in lexicon.words[w]:
             readings.append((("asked", _tag_for(t), word), f"`{word}` read as `{w}`."))
     return readings
+
+
+def _auto_edits(word: str) -> int:
+    """How many edits a misspelling may be from the word it is corrected to."""
+    return 2 if len(word) >= 9 else 1 if len(word) >= 5 else 0
 
 
 def _tag_for(tag: Tag) -> Tag:
@@ -541,12 +633,14 @@ def _interpret(tags: list[Tag], words: list[str]) -> _Intent:
     pending: str | None = None  # "by", "in", "top" or "bottom": what the next name is for
     pending_word = ""
     asked = False
+    last_kind = ""  # the kind of the last word that wasn't filler
     for tag, word in zip(tags, words, strict=True):
         kind = tag[0]
         if kind == "asked":
             asked, tag, kind = True, tag[1], tag[1][0]
         if kind == "filler":
             continue
+        previous, last_kind = last_kind, kind
         if kind in ("by", "in", "top", "bottom"):
             pending, pending_word = kind, word
             intent.ranked = intent.ranked or kind in ("top", "bottom")
@@ -568,6 +662,8 @@ def _interpret(tags: list[Tag], words: list[str]) -> _Intent:
             pending = None
             continue
         if kind == "metric":
+            if intent.metrics and previous != "and" and pending != "by":
+                intent.unlisted = True  # `orders from female customers`: two measures?
             if tag[1] not in intent.metrics:
                 intent.metrics.append(tag[1])
             if pending == "by" and intent.metrics[:-1]:
@@ -581,6 +677,10 @@ def _interpret(tags: list[Tag], words: list[str]) -> _Intent:
             pending = None
             continue
         if kind == "value":
+            bare = pending != "in" and previous not in ("dim", "value", "and")
+            if bare and word in pb.BARE_VALUE_STOPWORDS:
+                intent.unknown.append(word)  # `active users`: not the category Active
+                continue
             values = intent.filters.setdefault(tag[1], [])
             if tag[2] not in values:
                 values.append(tag[2])
@@ -598,6 +698,7 @@ def _interpret(tags: list[Tag], words: list[str]) -> _Intent:
             pending = None
             continue
         intent.unknown.append(word)
+        pending = None
     if pending in ("by", "in", "top", "bottom"):
         intent.unknown.append(pending_word)  # `funnel for`, `orders by`: unfinished
     intent.asked = asked
@@ -645,6 +746,17 @@ def _canonical(
                 f"/kpi revenue {window or 'last 30 days'}",
             )
         return _not_understood(intent, window, comparison, vocabulary)
+    if intent.unlisted:
+        readings = tuple(
+            _metric_question(replace(intent, metrics=[m], unlisted=False), window, comparison)
+            for m in intent.metrics
+        )
+        choices = tuple(r for r in readings if isinstance(r, str))[:MAX_READINGS]
+        return q.ParseError(
+            "Which measure? " + " · ".join(f"`{c}`" for c in choices),
+            f"/kpi {choices[0]}" if choices else "/kpi metrics",
+            choices=choices,
+        )
     return _metric_question(intent, window, comparison)
 
 
@@ -786,7 +898,7 @@ def _closest_names(words: list[str], vocabulary: Vocabulary | None) -> list[str]
     found: list[str] = []
     for word in words:
         for name, _score, _ in process.extract(
-            word, names, scorer=fuzz.WRatio, score_cutoff=75, limit=2
+            word, names, scorer=fuzz.ratio, score_cutoff=70, limit=2
         ):
             if name not in found:
                 found.append(name)
