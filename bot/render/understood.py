@@ -46,7 +46,7 @@ def choice_lines(answer: Answer) -> list[str]:
 
 def understood_blocks(answer: Answer) -> list[Block]:
     line = understood_line(answer)
-    return [context([f":mag: {line}"])] if line else []
+    return [context([line])] if line else []
 
 
 def choice_blocks(answer: Answer) -> list[Block]:
