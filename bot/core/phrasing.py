@@ -83,6 +83,8 @@ class _Lexicon:
     dimensions: frozenset[str]
     names: frozenset[str]  # metric and dimension names as dbt spells them (lower case)
     experiments: tuple[str, ...]
+    metric_keys: frozenset[str]  # metric names as the grammar compares them (`items sold`)
+    grammar_words: frozenset[str]  # words the strict grammar itself knows
 
 
 # --- entry point ----------------------------------------------------------------------
@@ -130,7 +132,7 @@ def _understand(
     tokens = prepared.split()
     window, rest = _take_window(tokens, as_of)
     tagged = _tag(rest, lexicon)
-    if _grammar_words_only(original, prepared, tagged, vocabulary):
+    if _grammar_words_only(original, prepared, tagged, lexicon):
         return None  # written in the grammar's own words: its own reply is the answer
     readings = _readings(tagged, lexicon, notes)
     results: list[tuple[str, _Intent]] = []
@@ -198,9 +200,7 @@ _GRAMMAR_SYNTAX = re.compile(r"(?i)\bwhere\b|=|<>|(?:^|\s)--?alpha")
 _STRICT_WORDS = frozenset({"by", "top", ",", "daily", "weekly", "monthly", "where", "vs"})
 
 
-def _grammar_words_only(
-    original: str, prepared: str, tagged: list, vocabulary: Vocabulary | None
-) -> bool:
+def _grammar_words_only(original: str, prepared: str, tagged: list, lexicon: _Lexicon) -> bool:
     """Is the text made of the strict grammar's words only (names as dbt spells them,
     command words, `by`, `top`, digits, the grammar's window phrases)? Then the strict
     grammar's error stands: the front end reads loose phrasing, it doesn't reorder a
@@ -212,15 +212,9 @@ def _grammar_words_only(
     if plain(original) != plain(prepared):
         return False
     first = plain(original).split()[0] if plain(original) else ""
-    names = {" ".join(_key(m.name)) for m in vocabulary.metrics} if vocabulary else set()
-    if first not in q.COMMANDS and first not in names and first.replace("_", " ") not in names:
+    if first not in q.COMMANDS and first.replace("_", " ") not in lexicon.metric_keys:
         return False  # `monthly revenue`: not started in the grammar
-    exact: set[str] = set(q.COMMANDS) | _STRICT_WORDS
-    if vocabulary is not None:
-        exact |= {" ".join(_key(m.name)) for m in vocabulary.metrics}
-        exact |= {" ".join(_key(m.label)) for m in vocabulary.metrics}
-        exact |= {" ".join(_key(d.name)) for d in vocabulary.dimensions}
-        exact |= {" ".join(_key(d.label)) for d in vocabulary.dimensions}
+    exact = lexicon.grammar_words
     return all(words in exact or _DIGITS.fullmatch(words) for words, _tags in tagged)
 
 
@@ -381,7 +375,9 @@ def _take_window(tokens: list[str], as_of: date) -> tuple[str | None, list[str]]
             span = tokens[start : start + length]
             while span and span[0] in _LEADING:
                 span = span[1:]
-            if not span or not _window_words(span, tokens, start):
+            if not span or not _could_start_a_window(span[0]):
+                continue
+            if not _window_words(span, tokens, start):
                 continue
             phrase = " ".join(span)
             if _DIGITS.fullmatch(phrase) and len(phrase) != 4:
@@ -394,6 +390,19 @@ def _take_window(tokens: list[str], as_of: date) -> tuple[str | None, list[str]]
                 phrase = _RE_LAST_WORDS.sub("last ", phrase)
                 return phrase, tokens[:start] + tokens[start + length :]
     return None, tokens
+
+
+_WINDOW_STARTS = frozenset(
+    {"yesterday", "today", "last", "past", "previous", "prior", "trailing", "this", "since",
+     "wtd", "mtd", "qtd", "ytd", "week", "month", "quarter", "year", "q1", "q2", "q3", "q4"}
+    | set(MONTH_NAMES)
+)  # fmt: skip
+
+
+def _could_start_a_window(word: str) -> bool:
+    """A cheap test before the window grammar: its phrases start with these words or a
+    digit (`30d`, `2025-10`, `2025-09-14..2025-10-14`)."""
+    return word in _WINDOW_STARTS or word[:1].isdigit() or word.startswith("q")
 
 
 def _window_words(span: list[str], tokens: list[str], start: int) -> bool:
@@ -498,7 +507,23 @@ def _build_lexicon(vocabulary: Vocabulary | None) -> _Lexicon:
         else frozenset()
     )
     experiments = vocabulary.experiments if vocabulary is not None else ()
-    return _Lexicon(final, max(map(len, final)), words, frozenset(dimensions), names, experiments)
+    metric_keys: set[str] = set()
+    grammar_words: set[str] = set(q.COMMANDS) | _STRICT_WORDS
+    if vocabulary is not None:
+        metric_keys = {" ".join(_key(m.name)) for m in vocabulary.metrics}
+        grammar_words |= metric_keys | {" ".join(_key(m.label)) for m in vocabulary.metrics}
+        grammar_words |= {" ".join(_key(d.name)) for d in vocabulary.dimensions}
+        grammar_words |= {" ".join(_key(d.label)) for d in vocabulary.dimensions}
+    return _Lexicon(
+        final,
+        max(map(len, final)),
+        words,
+        frozenset(dimensions),
+        names,
+        experiments,
+        frozenset(metric_keys),
+        frozenset(grammar_words),
+    )
 
 
 _NAMED_KINDS = frozenset({"metric", "dim", "value", "cmd", "exp", "exppart", "expword"})
