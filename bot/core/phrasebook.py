@@ -72,13 +72,13 @@ COMPARE_PREVIOUS = (
     r"(?:week|month|quarter)[- ]on[- ](?:week|month|quarter)|wow|mom|qoq|pop)\b"
 )
 
-# Grains: `per week`, `each month`, `week by week`, `daily` … (`by week` is the grammar's).
+# Grains: `per week`, `each month`, `week by week`, `daily` … (`by week` is the grammar's);
+# the unit after a `by`-like word (BY_PHRASES) is a grain, not a breakdown.
 GRAIN_UNITS: dict[str, str] = {
     "day": "daily", "days": "daily", "daily": "daily",
     "week": "weekly", "weeks": "weekly", "weekly": "weekly", "wk": "weekly",
     "month": "monthly", "months": "monthly", "monthly": "monthly",
 }  # fmt: skip
-GRAIN_WORDS = ("per", "each", "every", "by", "a")  # `per week`, `a day` …
 
 # Ranking: `top 5 …`, `best 3 …`; `worst`/`bottom` can't be asked (the grammar ranks from
 # the top only), so the front end says so instead of guessing.
@@ -121,9 +121,8 @@ VALUE_ALIASES: tuple[tuple[str, str, str], ...] = (
     ("age_band", "under 25s", "under 25"), ("age_band", "over 55", "55+"),
     ("age_band", "over 55s", "55+"),
 )  # fmt: skip
-# Single letters and everyday words that are values too (gender `F`, browser `Other`,
-# category `Active`) are only read as values after `in`/`for`/`from` or as `<dim> <value>`.
-BARE_VALUE_MIN_CHARS = 4
+# Everyday words that are values too (browser `Other`, category `Active`, traffic source
+# `Search`) are read as values only after `in`/`for`/`from`, a dimension or another value.
 BARE_VALUE_STOPWORDS = frozenset({"other", "active", "search", "display", "email", "organic"})
 
 # Command words and phrases → the grammar's command.

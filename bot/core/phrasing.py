@@ -1,26 +1,29 @@
 """The tolerant front end: a loosely phrased question → the canonical question it means.
 
-``understand(text, as_of, vocabulary)`` runs only after the strict grammar
+``understand(text, as_of, vocabulary, strict_error)`` runs only after the strict grammar
 (``bot.core.questions``) has refused the text, so a grammatical question is never
 touched. It rewrites the text with the tables of ``bot.core.phrasebook`` (window
 phrases, comparisons, grains, ranking words, dimension synonyms, value aliases, command
 words, filler) and the vocabulary (metric names, labels and dbt-declared synonyms,
 dimensions and their known values, experiment ids), builds the canonical question
 (``revenue by country last month top 5``) and parses *that* with the strict grammar.
-The result carries an ``Understanding`` (the canonical text, notes on any reading or
-correction made, other plausible readings) so every answer can say what it ran.
+The result carries an ``Understanding`` (the canonical text and notes on any reading or
+correction made) so every answer can say what it ran.
 
 Confidence policy (README "Loose phrasing"):
 
 * a word that is a declared synonym, alias or filler is read silently (the canonical
   question shows the reading);
-* a misspelt word is corrected when its closest known word scores ≥ ``AUTO_CORRECT``
-  (rapidfuzz ratio) and no other meaning comes within ``CLEAR_MARGIN``: the answer runs
-  and says "`revnue` read as `revenue`";
+* a misspelt word (5+ letters) is corrected when it is one edit (rapidfuzz OSA: a letter
+  wrong, missing, extra, or two swapped; two edits from 9 letters) from a known word and
+  no other meaning is as close: the answer runs and says "`retnetion` read as
+  `retention`" — unless the strict grammar itself saw the misspelt name where it
+  expected one ("Did you mean `revenue`?"): then its reply stands, with a button;
 * a weaker or tied match is asked (a ``ParseError`` whose ``choices`` are the canonical
   questions, shown as buttons in Slack); so is any reading with two meanings (a value of
-  two dimensions, a word naming two experiments) and any word not understood at all —
-  nothing is silently dropped unless it is filler;
+  two dimensions, a word naming two experiments), and only readings the grammar can
+  answer are offered; a word not understood at all is never silently dropped (only
+  filler is): the reply says what was understood and offers it;
 * nothing close: "I don't know `…`" with examples.
 
 Pure and fast (no I/O; p99 well under 5 ms, benchmarks/phrasing.py).
@@ -80,7 +83,6 @@ class _Lexicon:
     phrases: dict[tuple[str, ...], tuple[Tag, ...]]
     longest: int
     words: dict[str, tuple[Tag, ...]]  # single words for did-you-mean
-    dimensions: frozenset[str]
     names: frozenset[str]  # metric and dimension names as dbt spells them (lower case)
     experiments: tuple[str, ...]
     metric_keys: frozenset[str]  # metric names as the grammar compares them (`items sold`)
@@ -93,6 +95,9 @@ class _Lexicon:
 def understand(
     text: str, as_of: date, vocabulary: Vocabulary | None, strict: q.ParseError
 ) -> q.Question | q.ParseError | None:
+    """The question a loosely phrased ``text`` means (with its ``understood`` set), a
+    ParseError that asks (``choices``, each one the grammar can answer) or says what
+    isn't known, or None: nothing to add to the strict grammar's own error ``strict``."""
     found = _understand(text, as_of, vocabulary, strict)
     if isinstance(found, q.ParseError) and found.choices:
         return _runnable_choices(found, as_of, vocabulary)
@@ -118,9 +123,6 @@ def _runnable_choices(
 def _understand(
     text: str, as_of: date, vocabulary: Vocabulary | None, strict: q.ParseError
 ) -> q.Question | q.ParseError | None:
-    """The question a loosely phrased ``text`` means (with its ``understood`` set), a
-    ParseError that asks or says what isn't known, or None: nothing to add to the strict
-    grammar's own error ``strict``."""
     lexicon = _lexicon(vocabulary)
     words = text.split()
     if words and words[0].lower() == "/kpi":
@@ -518,7 +520,6 @@ def _build_lexicon(vocabulary: Vocabulary | None) -> _Lexicon:
         final,
         max(map(len, final)),
         words,
-        frozenset(dimensions),
         names,
         experiments,
         frozenset(metric_keys),
