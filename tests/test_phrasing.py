@@ -6,6 +6,7 @@ app and Slack Web API double for the Slack surface."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,21 @@ def test_in_slack_an_understood_answer_and_an_ask_with_buttons(slack, built_db: 
                 "revenue where gender = F last month",
             ],
         )
+
+
+def test_ask_json_carries_understood_as(built_db: Path, monkeypatch, capsys) -> None:
+    """`python -m bot ask --json`: `understood_as` is the canonical question run (null
+    for a question read as typed); an ask lists its readings as `choices` (exit 2)."""
+    from bot.cli import main
+
+    monkeypatch.setenv("KPI_DUCKDB_PATH", str(built_db))
+    code = main(["ask", "AOV so far this month", "--json", "--as-of", "2026-11-25"])
+    body = json.loads(capsys.readouterr().out)
+    assert code == 0 and body["understood_as"] == "aov this month", body
+    assert body["kind"] == "metric"
+    code = main(["ask", "aov mtd", "--json", "--as-of", "2026-11-25"])
+    assert code == 0 and json.loads(capsys.readouterr().out)["understood_as"] is None
+    code = main(["ask", "how's the checkout test going", "--json", "--as-of", "2026-11-25"])
+    body = json.loads(capsys.readouterr().out)
+    assert code == 2 and body["kind"] == "error"
+    assert sorted(body["choices"]) == ["ab checkout_cautious_rollout", "ab checkout_redesign"]
