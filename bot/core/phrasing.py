@@ -130,6 +130,9 @@ def _understand(
     original = " ".join(words)
     if _GRAMMAR_SYNTAX.search(original):
         return None  # `where country = …`, `--alpha`: written for the grammar, its reply
+    misspelt = _misspelt_command(words, as_of, vocabulary)
+    if misspelt is not None:
+        return misspelt
     prepared, comparison, notes = _prepare(original.lower(), as_of)
     tokens = prepared.split()
     window, rest = _take_window(tokens, as_of)
@@ -164,6 +167,10 @@ def _understand(
         results = runnable or results[:1]
     if len(results) > 1 or results[0][1].asked:
         choices = tuple(c for c, _ in results[:MAX_READINGS])
+        if len(choices) == 1:  # a weak correction: asked, not assumed
+            return q.ParseError(
+                f"Did you mean `{q.echo(choices[0])}`?", f"/kpi {choices[0]}", choices=choices
+            )
         return q.ParseError(
             f"`{q.echo(original)}` can mean more than one thing — which one? "
             + " · ".join(f"`{q.echo(c)}`" for c in choices),
@@ -187,11 +194,6 @@ def _understand(
             f"I read that as `{q.echo(canonical)}`, but: {parsed.message}",
             parsed.example,
             choices=parsed.choices,
-        )
-    if canonical.split()[0] in ("digest", "alert", "alerts"):
-        # Never act on a guess: commands that change something are offered, not run.
-        return q.ParseError(
-            f"Did you mean `{q.echo(canonical)}`?", f"/kpi {canonical}", choices=(canonical,)
         )
     understanding = q.Understanding(canonical, tuple(dict.fromkeys(intent.notes)))
     return _with_understanding(parsed, understanding)
@@ -218,6 +220,31 @@ def _grammar_words_only(original: str, prepared: str, tagged: list, lexicon: _Le
         return False  # `monthly revenue`: not started in the grammar
     exact = lexicon.grammar_words
     return all(words in exact or _DIGITS.fullmatch(words) for words, _tags in tagged)
+
+
+# Commands the lexicon doesn't read (they act on Slack or list the vocabulary): a typo in
+# their word is asked about with the corrected command as a button, never run.
+_ASKED_COMMANDS = ("digest", "alert", "alerts", "metrics", "dimensions")
+_SAFE_COMMAND_TEXT = re.compile(r"[A-Za-z0-9 _.,%-]{1,120}")
+
+
+def _misspelt_command(
+    words: list[str], as_of: date, vocabulary: Vocabulary | None
+) -> q.ParseError | None:
+    first = words[0].lower() if words else ""
+    if len(first) < 5 or first in q.COMMANDS:
+        return None
+    found = process.extract(first, _ASKED_COMMANDS, scorer=OSA.distance, score_cutoff=1, limit=2)
+    if len(found) != 1:
+        return None
+    corrected = " ".join([found[0][0], *words[1:]])
+    if not _SAFE_COMMAND_TEXT.fullmatch(corrected):
+        return None
+    if isinstance(q.parse_strict(corrected, as_of, vocabulary), q.ParseError):
+        return None
+    return q.ParseError(
+        f"Did you mean `{q.echo(corrected)}`?", f"/kpi {corrected}", choices=(corrected,)
+    )
 
 
 def _with_understanding(question: q.Question, understanding: q.Understanding) -> q.Question:
