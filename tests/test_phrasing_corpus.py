@@ -5,10 +5,13 @@ whose reply must help. Pure and fast: the vocabulary's metric synonyms are dbt's
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.core.questions import INTERNAL_ERROR, ParseError, parse_question, parse_strict
 from tests.phrasing_support import AS_OF, yaml_vocabulary
@@ -60,3 +63,29 @@ def test_the_corpus_is_big_and_varied_and_the_readme_reports_its_share() -> None
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     share = f"{understood} of {len(CORPUS)} ({understood / len(CORPUS):.0%})"
     assert share in readme, f"README should report: {share}"
+
+
+POOL = st.sampled_from(
+    ["sales", "revenue", "in", "for", "brazil", "women", "top", "best", "worst", "3", "by",
+     "per", "week", "lately", "fortnight", "between", "oct", "1", "and", "31", "2025-10-01",
+     "..", "test", "pricing", "checkout", "checkout_redsign", "so", "far", "this", "month",
+     "ab", "funnel", "retention", "digset", "since", "may", "vs", "last", "year", "two",
+     "weeks", "country", "categories", "margin", "aov", "new", "sign-ups", "9999", "feb",
+     "29", "the", "revnue", "<!channel>", "`", "&", "*", "\u202e", "²", "İ", ",", "?"]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(POOL, min_size=1, max_size=9),
+    st.sampled_from([AS_OF, date(1, 1, 1), date(9999, 12, 31)]),
+)
+def test_any_mix_of_loose_words_is_a_question_or_a_safe_reply(words: list[str], as_of) -> None:
+    parsed = parse_question(" ".join(words), as_of, VOCAB)
+    if not isinstance(parsed, ParseError):
+        return
+    assert parsed.message != INTERNAL_ERROR  # the safety net never had to catch
+    for shown in (parsed.message, parsed.example):
+        assert "<!" not in shown and "<@" not in shown
+    for choice in parsed.choices:  # every button runs
+        assert not isinstance(parse_strict(choice, as_of, VOCAB), ParseError), choice
