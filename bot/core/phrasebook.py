@@ -44,6 +44,8 @@ WINDOW_PHRASES: tuple[tuple[str, str], ...] = (
      "{recent}"),
     (r"\b(?:the )?(?:past|last) (?:twenty[- ]four|24) hours\b", "yesterday"),
     (r"\b(?:this|the) past (week|month|quarter|year)\b", r"last \1"),
+    # `the last 4 cohorts` is a number of retention cohorts, not `last 4` days
+    (r"\b(?:the )?(?:last|past|latest|most recent) ([0-9]+) cohorts?\b", r"\1 cohorts"),
     (r"\byear[- ]to[- ]date\b", "ytd"),
     (r"\bmonth[- ]to[- ]date\b", "mtd"),
     (r"\bquarter[- ]to[- ]date\b", "qtd"),
@@ -165,6 +167,7 @@ _FILLER_WORDS = """
     happen happened happening result results status update updates on check let lets
     let's tell give me trend trends trending see had has our my data
     make made makes earn earned earning generate generated bring brought sell sold
-    signed joined came come running live ongoing list news any latest
+    signed joined came come running live ongoing list news any latest last past recent
+    most
 """
 FILLER = frozenset(_FILLER_WORDS.split())
