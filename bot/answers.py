@@ -19,12 +19,14 @@ from bot.core.questions import (
     DigestCommand,
     ExperimentQuestion,
     FunnelQuestion,
+    ParseError,
     RetentionQuestion,
     RevenueQuestion,
 )
 from bot.core.retention import RetentionReport
 from bot.core.revenue import RevenueReport
 from bot.core.stats import ExperimentResult
+from bot.core.understanding import Understanding
 from bot.warehouse.base import ExperimentInfo
 
 
@@ -64,6 +66,7 @@ class RevenueAnswer:
     report: RevenueReport
     freshness: Freshness
     charts: tuple[Chart, ...] = ()
+    understood: Understanding | None = None  # a loosely phrased question's reading
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class ExperimentAnswer:
     result: ExperimentResult
     freshness: Freshness
     charts: tuple[Chart, ...] = ()
+    understood: Understanding | None = None  # a loosely phrased question's reading
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ class ExperimentListAnswer:
     experiments: tuple[ExperimentInfo, ...]
     freshness: Freshness
     charts: tuple[Chart, ...] = ()
+    understood: Understanding | None = None  # a loosely phrased question's reading
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,7 @@ class RetentionAnswer:
     report: RetentionReport
     freshness: Freshness
     charts: tuple[Chart, ...] = ()
+    understood: Understanding | None = None  # a loosely phrased question's reading
 
 
 @dataclass(frozen=True)
@@ -96,12 +102,14 @@ class FunnelAnswer:
     report: FunnelReport  # kind: window | segments | experiment
     freshness: Freshness
     charts: tuple[Chart, ...] = ()
+    understood: Understanding | None = None  # a loosely phrased question's reading
 
 
 @dataclass(frozen=True)
 class HelpAnswer:
     topic: str | None
     charts: tuple[Chart, ...] = ()
+    understood: Understanding | None = None  # a loosely phrased question's reading
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,7 @@ class DigestCommandAnswer:
 
     command: DigestCommand
     charts: tuple[Chart, ...] = ()
+    understood: Understanding | None = None  # a loosely phrased question's reading
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,7 @@ class AlertCommandAnswer:
 
     command: AlertCommand
     charts: tuple[Chart, ...] = ()
+    understood: Understanding | None = None  # a loosely phrased question's reading
 
 
 @dataclass(frozen=True)
@@ -126,6 +136,10 @@ class ErrorAnswer:
     message: str  # mrkdwn-safe: user text inside it is escaped
     example: str | None = None
     charts: tuple[Chart, ...] = ()
+    understood: Understanding | None = None  # a loosely phrased question's reading
+    # Canonical questions offered as buttons (action_id kpi_ask_question): the readings
+    # of an ambiguous question, the corrections of a misspelt one.
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,6 +150,7 @@ class MetricAnswer:
     report: MetricReport
     freshness: Freshness
     charts: tuple[Chart, ...] = ()
+    understood: Understanding | None = None  # a loosely phrased question's reading
 
 
 @dataclass(frozen=True)
@@ -146,6 +161,7 @@ class MetricCatalogAnswer:
     metrics: tuple[MetricInfo, ...]
     dimensions: tuple[DimensionInfo, ...]
     charts: tuple[Chart, ...] = ()
+    understood: Understanding | None = None  # a loosely phrased question's reading
 
 
 Answer = (
@@ -161,3 +177,8 @@ Answer = (
     | MetricAnswer
     | MetricCatalogAnswer
 )
+
+
+def parse_error_answer(error: ParseError) -> ErrorAnswer:
+    """The reply to a question that couldn't be read (its offered readings kept)."""
+    return ErrorAnswer("parse", error.message, error.example, choices=error.choices)

@@ -36,6 +36,7 @@ from bot.render import funnel as fn
 from bot.render import json_result as js
 from bot.render import metrics as mt
 from bot.render import text as tx
+from bot.render import understood as ud
 
 
 @dataclass(frozen=True)
@@ -195,11 +196,13 @@ def is_restricted(answer: answers.Answer) -> bool:
 
 
 def render_text(answer: answers.Answer) -> str:
-    return tx.finish_text(answer, presentation(answer).text(answer))
+    lines = presentation(answer).text(answer)
+    return tx.finish_text(answer, ud.understood_lines(answer) + lines + ud.choice_lines(answer))
 
 
 def answer_blocks(answer: answers.Answer) -> list[dict]:
-    return bk.fit(presentation(answer).blocks(answer) + bk.freshness_context(answer))
+    blocks = presentation(answer).blocks(answer) + ud.choice_blocks(answer)
+    return bk.fit(ud.understood_blocks(answer) + blocks + bk.freshness_context(answer))
 
 
 def answer_text(answer: answers.Answer) -> str:
@@ -209,7 +212,8 @@ def answer_text(answer: answers.Answer) -> str:
 def to_json_dict(
     answer: answers.Answer, chart_paths: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    return js.finish_json(answer, presentation(answer).json(answer), chart_paths or {})
+    body = presentation(answer).json(answer) | ud.understood_json(answer)
+    return js.finish_json(answer, body, chart_paths or {})
 
 
 def draw_charts(

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from bot import kinds
 from bot.answerers import AnswerContext
 from bot.answerers.metrics import SemanticSource
-from bot.answers import Answer, ErrorAnswer, Freshness, naive_utc_now
+from bot.answers import Answer, ErrorAnswer, Freshness, naive_utc_now, parse_error_answer
 from bot.chart_workers import ChartRenderer, render_inline
 from bot.core.metric_grammar import needs_vocabulary
 from bot.core.metric_questions import Vocabulary
@@ -91,13 +91,14 @@ class KpiService:
     def ask(self, text: str, as_of: date | None = None, *, charts: bool = True) -> Answer:
         parsed = parse_question(text, as_of or self.today(), self.vocabulary_for(text))
         if isinstance(parsed, ParseError):
-            return ErrorAnswer("parse", parsed.message, parsed.example)
+            return parse_error_answer(parsed)
         return self.answer(parsed, charts=charts)
 
-    def vocabulary_for(self, text: str) -> Vocabulary | None:
-        """The semantic layer's vocabulary if ``text`` may need it (other commands never
-        wait for MetricFlow to load)."""
-        return self.semantic.vocabulary() if needs_vocabulary(text) else None
+    def vocabulary_for(self, text: str) -> Vocabulary | Callable[[], Vocabulary | None]:
+        """The semantic layer's vocabulary if ``text`` may need it; otherwise the function
+        that loads it, called only if the strict grammar can't read the text (other
+        commands never wait for MetricFlow to load)."""
+        return self.semantic.vocabulary() if needs_vocabulary(text) else self.semantic.vocabulary
 
     def answer(self, question: Question, *, charts: bool = True) -> Answer:
         """The answer; its charts drawn only with ``charts=True`` (the caller shows them)."""
@@ -120,6 +121,9 @@ class KpiService:
     def _answer(self, question: Question, charts: bool) -> Answer:
         try:
             answer = kinds.kind_of(question).answer(self.context, question)
+            understood = getattr(question, "understood", None)
+            if understood is not None:  # a loosely phrased question: say how it was read
+                answer = replace(answer, understood=understood)
             if charts:
                 answer = replace(answer, charts=kinds.draw_charts(answer, self.render))
             return answer

@@ -13,6 +13,7 @@ import pandas as pd
 
 from bot.answerers import AnswerContext
 from bot.answers import ErrorAnswer, ExperimentAnswer, ExperimentListAnswer
+from bot.core.metric_grammar import closest, did_you_mean
 from bot.core.plan import ExperimentPlan, default_plan, plan_from_row, unreadable_plan
 from bot.core.questions import ExperimentQuestion, escape_mrkdwn
 from bot.core.stats import ExperimentSettings, VariantData, analyze_experiment
@@ -29,11 +30,14 @@ def answer_experiments(
     info = known.get(question.experiment_id)
     if info is None:
         names = ", ".join(f"`{name}`" for name in sorted(known)) or "none yet"
+        near = closest(question.experiment_id, sorted(known))
         return ErrorAnswer(
             "unknown_experiment",
             f"I don't know an experiment called "
-            f"`{escape_mrkdwn(question.experiment_id)}`. Known experiments: {names}.",
-            f"/kpi ab {sorted(known)[0]}" if known else "/kpi ab",
+            f"`{escape_mrkdwn(question.experiment_id)}`.{did_you_mean(near)} "
+            f"Known experiments: {names}.",
+            f"/kpi ab {(near or sorted(known))[0]}" if known else "/kpi ab",
+            choices=tuple(f"ab {name}" for name in near),
         )
     variants = variants_from_rows(ctx.reader.experiment_metrics(info.experiment_id))
     plan = plan_for(info.experiment_id, ctx.reader.experiment_registry(info.experiment_id))

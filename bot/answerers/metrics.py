@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import weakref
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,7 +27,12 @@ from bot.core.metrics import DimensionFilter, MetricInfo, MetricRequest
 from bot.core.questions import echo
 from bot.core.windows import DateWindow, span_text
 from bot.warehouse.base import MartReader, WarehouseError
-from bot.warehouse.semantic import MAX_FILTER_VALUES, SemanticLayer, SemanticRequestError
+from bot.warehouse.semantic import (
+    MAX_FILTER_VALUES,
+    VALUES_TTL_S,
+    SemanticLayer,
+    SemanticRequestError,
+)
 
 log = logging.getLogger("bot.answerers.metrics")
 NOT_LOADED = (
@@ -55,23 +62,61 @@ class SemanticSource:
     metric question or ``warm_in_background()`` loads it. A failed load (no manifest
     yet) is logged and tried again on the next metric question."""
 
-    def __init__(self, reader: MartReader, manifest_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        reader: MartReader,
+        manifest_path: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.reader = reader
         self.layer = layer_for(reader, manifest_path)
         self._vocabulary: Vocabulary | None = None
+        self._loaded_at = 0.0
+        self._clock = clock
         self._lock = threading.Lock()
 
     def vocabulary(self) -> Vocabulary | None:
-        if self._vocabulary is not None:
-            return self._vocabulary
+        """Metrics and dimensions (once), with the dimensions' known values and the
+        experiment ids for the loose-phrasing front end (re-read every VALUES_TTL_S: a
+        rebuild may add a country or an experiment)."""
+        vocabulary = self._vocabulary
+        if vocabulary is not None and self._clock() - self._loaded_at < VALUES_TTL_S:
+            return vocabulary
         with self._lock:
-            if self._vocabulary is None:
+            if self._vocabulary is None or self._clock() - self._loaded_at >= VALUES_TTL_S:
                 try:
-                    self._vocabulary = Vocabulary.of(self.layer.metrics(), self.layer.dimensions())
+                    metrics, dimensions = self.layer.metrics(), self.layer.dimensions()
+                    self._vocabulary = Vocabulary.of(
+                        metrics, dimensions, self._values(metrics), self._experiments()
+                    )
+                    self._loaded_at = self._clock()
                 except WarehouseError as err:
                     log.warning("semantic layer not loaded: %s", err)
                 except Exception:
                     log.exception("semantic layer failed to load")
             return self._vocabulary
+
+    def _values(self, metrics: dict[str, MetricInfo]) -> dict[str, tuple[str, ...]]:
+        """Each dimension's known values (for `revenue in Brazil`), over every metric that
+        has it (`traffic_source` is the user's channel for orders, the session's for
+        sessions; the layer caches one query per column); none if unreadable."""
+        values: dict[str, set[str]] = {}
+        for metric in metrics.values():
+            for name in metric.dimensions:
+                try:
+                    found = self.layer.dimension_values(name, (metric.name,))
+                except WarehouseError as err:
+                    log.warning("values of %s not read: %s", name, err)
+                    continue
+                values.setdefault(name, set()).update(found)
+        return {name: tuple(sorted(found)) for name, found in values.items()}
+
+    def _experiments(self) -> tuple[str, ...]:
+        try:
+            return tuple(e.experiment_id for e in self.reader.experiments())
+        except WarehouseError as err:
+            log.warning("experiments not read: %s", err)
+            return ()
 
     def warm_in_background(self) -> threading.Thread:
         thread = threading.Thread(target=self.vocabulary, name="semantic-warm", daemon=True)

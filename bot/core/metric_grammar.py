@@ -13,6 +13,7 @@ lazily, because this module builds on its ``ParseError`` and ``echo``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from datetime import date
@@ -60,6 +61,7 @@ _NOT_COMMANDS = {"revenue", "rev", "metrics", "metric", "dimensions", "dimension
 SUGGESTION_CUTOFF = 60  # rapidfuzz WRatio score (0–100) below which a name isn't offered
 
 
+@functools.lru_cache(maxsize=4096)  # called for every name on every question: cache it
 def key(name: str) -> str:
     """How names are compared: lower case, ``_``/``-`` as spaces, single spaces."""
     return " ".join(re.sub(r"[_\-]+", " ", name.casefold()).split())

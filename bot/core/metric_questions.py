@@ -9,10 +9,11 @@ The grammar itself is ``bot.core.metric_grammar``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.core.metrics import DimensionInfo, Grain, MetricInfo
+from bot.core.understanding import Understanding
 from bot.core.windows import DateWindow
 
 Comparison = Literal["previous", "last_year"]
@@ -27,16 +28,27 @@ class Vocabulary:
 
     metrics: tuple[MetricInfo, ...]
     dimensions: tuple[DimensionInfo, ...]
+    # For the loose-phrasing front end (bot.core.phrasing): each dimension's known values
+    # (`revenue in Brazil`) and the experiment ids (`how's the pricing test going`).
+    values: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    experiments: tuple[str, ...] = ()
 
     @classmethod
     def of(
         cls,
         metrics: Mapping[str, MetricInfo] | Iterable[MetricInfo],
         dimensions: Mapping[str, DimensionInfo] | Iterable[DimensionInfo],
+        values: Mapping[str, Iterable[str]] | None = None,
+        experiments: Iterable[str] = (),
     ) -> Vocabulary:
         ms = metrics.values() if isinstance(metrics, Mapping) else metrics
         ds = dimensions.values() if isinstance(dimensions, Mapping) else dimensions
-        return cls(tuple(sorted(ms, key=lambda m: m.name)), tuple(sorted(ds, key=lambda d: d.name)))
+        return cls(
+            tuple(sorted(ms, key=lambda m: m.name)),
+            tuple(sorted(ds, key=lambda d: d.name)),
+            tuple(sorted((d, tuple(v)) for d, v in (values or {}).items())),
+            tuple(sorted(set(experiments))),
+        )
 
     def metric(self, name: str) -> MetricInfo:
         return next(m for m in self.metrics if m.name == name)
@@ -72,6 +84,8 @@ class MetricQuestion:
     grain: Grain | None = None
     top: int | None = None  # None: DEFAULT_TOP rows of a breakdown
     listing: Listing | None = None  # set: list metrics / one metric's dimensions
+    # Set by the loose-phrasing front end (bot.core.questions.Understanding); not compared.
+    understood: Understanding | None = field(default=None, compare=False)
 
     @property
     def rows(self) -> int:

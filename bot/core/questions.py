@@ -30,13 +30,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
 from bot.core.alerts import ALERT_USAGE, AlertCommand, AlertParseError, parse_alert_command
 from bot.core.metric_questions import MetricQuestion, Vocabulary
 from bot.core.stats import ALPHA_MAX, ALPHA_MIN
+from bot.core.understanding import Understanding
 from bot.core.windows import (
     DateWindow,
     WindowError,
@@ -46,23 +47,30 @@ from bot.core.windows import (
     same_window_last_year,
 )
 
+# Each question's ``understood`` is set only when the loose-phrasing front end rewrote the
+# text (bot.core.phrasing); it is left out of equality: a loose question equals its
+# canonical one.
+
 
 @dataclass(frozen=True)
 class RevenueQuestion:
     current: DateWindow
     previous: DateWindow
     last_year: DateWindow | None = None  # set by `vs last year`
+    understood: Understanding | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
 class ExperimentQuestion:
     experiment_id: str | None = None  # None: list the experiments
     alpha: float = 0.05
+    understood: Understanding | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
 class RetentionQuestion:
     weeks: int = 12  # how many of the most recent weekly cohorts to show
+    understood: Understanding | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -75,11 +83,13 @@ class FunnelQuestion:
     vs_last_year: bool = False  # `compare` is the same window last year
     dimension: str | None = None  # traffic_source | browser
     experiment_id: str | None = None
+    understood: Understanding | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
 class HelpQuestion:
     topic: str | None = None  # one of HELP_TOPICS' values, or None for everything
+    understood: Understanding | None = field(default=None, compare=False)
 
 
 DigestAction = Literal["preview", "subscribe", "unsubscribe"]
@@ -94,6 +104,9 @@ class DigestCommand:
 class ParseError:
     message: str  # mrkdwn; any echoed user text is escaped
     example: str  # a full command that works, e.g. "/kpi revenue last 30 days"
+    # Canonical questions to offer (Slack: one button each, action_id kpi_ask_question):
+    # the readings of an ambiguous question, or the names closest to a misspelt one.
+    choices: tuple[str, ...] = ()
 
 
 Question = (
@@ -194,13 +207,40 @@ def echo(text: str, limit: int = ECHO_CHARS) -> str:
 
 
 def parse_question(
-    text: str, as_of: date, vocabulary: Vocabulary | None = None
+    text: str,
+    as_of: date,
+    vocabulary: Vocabulary | Callable[[], Vocabulary | None] | None = None,
 ) -> Question | ParseError:
     """Parse the text of a ``/kpi`` command; never raises. ``vocabulary``: the semantic
-    layer's metrics and dimensions (None: the metric grammar isn't available)."""
+    layer's metrics and dimensions (None: the metric grammar isn't available), or a
+    function that loads it, called only if the strict grammar can't read the text.
+
+    The strict grammar goes first and a question it reads is returned untouched; what it
+    refuses goes to the loose-phrasing front end (``bot.core.phrasing``), whose questions
+    carry ``understood`` (the canonical question run)."""
+    try:
+        eager = vocabulary if isinstance(vocabulary, Vocabulary) else None
+        strict = _parse(text, as_of, eager)
+        if not isinstance(strict, ParseError) or not isinstance(text, str):
+            return strict
+        if strict.message == INTERNAL_ERROR or len(text) > MAX_TEXT_CHARS:
+            return strict
+        loaded = vocabulary() if callable(vocabulary) else vocabulary
+        from bot.core.phrasing import understand
+
+        loose = understand(text, as_of, loaded, strict)
+        return strict if loose is None else loose
+    except Exception:  # a reply, never a stack trace, even for a parser bug
+        return ParseError(INTERNAL_ERROR, EXAMPLE_REVENUE)
+
+
+def parse_strict(
+    text: str, as_of: date, vocabulary: Vocabulary | None = None
+) -> Question | ParseError:
+    """The strict grammar alone (the front end parses its canonical questions with it)."""
     try:
         return _parse(text, as_of, vocabulary)
-    except Exception:  # a reply, never a stack trace, even for a parser bug
+    except Exception:
         return ParseError(INTERNAL_ERROR, EXAMPLE_REVENUE)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.answers import ErrorAnswer
+from bot.answers import parse_error_answer
 from bot.core.alerts import AlertCommand
 from bot.core.questions import DigestCommand, ParseError, Question, parse_question
 from bot.kinds import kind_of
@@ -103,7 +103,7 @@ def run_command(ctx: CommandContext, text: str) -> None:
         kpi = ctx.services.kpi
         question = parse_question(text, kpi.today(), kpi.vocabulary_for(text))
         if isinstance(question, ParseError):
-            ctx.reply_private(ErrorAnswer("parse", question.message, question.example))
+            ctx.reply_private(parse_error_answer(question))
             return
         SLACK_COMMANDS.get(type(question), answer_question)(ctx, question)
     except Exception:
