@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot import kinds
+from bot.answer_cache import AnswerCache, CacheKey, DataAsOfVersion
 from bot.answerers import AnswerContext
 from bot.answerers.metrics import SemanticSource
 from bot.answers import Answer, ErrorAnswer, Freshness, naive_utc_now
@@ -54,6 +55,7 @@ class KpiService:
         answer_slots: int = ANSWER_SLOTS,
         render: ChartRenderer = render_inline,
         semantic: SemanticSource | None = None,
+        cache: AnswerCache | None = None,
     ) -> None:
         self.reader = reader
         self.timezone = timezone
@@ -63,6 +65,10 @@ class KpiService:
         self.render = render  # in this thread, or in worker processes (bot.chart_workers)
         # The metric grammar's vocabulary, loaded once on the first metric question.
         self.semantic = semantic or SemanticSource(reader)
+        # Repeated questions answered from memory (None: every question asks the marts).
+        self.cache = cache
+        version = getattr(reader.warehouse, "data_version", None)
+        self._data_version = version or DataAsOfVersion(lambda: reader.data_status().data_as_of)
 
     def today(self) -> date:
         """Today in the reporting time zone: the as-of date of relative windows."""
@@ -76,12 +82,15 @@ class KpiService:
         staleness threshold (``overrides`` for tests: a clock, answer slots)."""
         from bot.warehouse import open_reader
 
+        options = {"cache": AnswerCache(settings.answer_cache_entries)} | overrides
+        if not settings.answer_cache_entries:
+            options["cache"] = None
         return cls(
             open_reader(settings),
             timezone=settings.timezone,
             stale_after_hours=settings.stale_after_hours,
             render=render,
-            **overrides,
+            **options,
         )
 
     @property
@@ -100,9 +109,17 @@ class KpiService:
         return self.semantic.vocabulary() if needs_vocabulary(text) else None
 
     def answer(self, question: Question, *, charts: bool = True) -> Answer:
-        """The answer; its charts drawn only with ``charts=True`` (the caller shows them)."""
+        """The answer; its charts drawn only with ``charts=True`` (the caller shows them).
+        From the cache when the same question was answered today on the same data."""
+        key = self._cache_key(question)
+        cached = self.cache.get(key) if key is not None and self.cache is not None else None
+        if cached is not None:
+            return self.with_charts(cached) if charts else cached
         with self._slots:
-            return self._answer(question, charts)
+            answer = self._answer(question, charts)
+        if key is not None and self.cache is not None:
+            self.cache.put(key, answer)
+        return answer
 
     def with_charts(self, answer: Answer) -> Answer:
         """``answer`` with its charts drawn (for a caller about to show them)."""
@@ -110,9 +127,24 @@ class KpiService:
             return answer
         with self._slots:
             try:
-                return replace(answer, charts=kinds.draw_charts(answer, self.render))
+                drawn = replace(answer, charts=kinds.draw_charts(answer, self.render))
             except Exception:
                 return _internal_error(f"drawing {type(answer).__name__}")
+        if self.cache is not None and drawn.charts:
+            self.cache.upgrade(answer, drawn)  # the next ask gets the PNGs too
+        return drawn
+
+    def _cache_key(self, question: Question) -> CacheKey | None:
+        """None when there is no cache, or the data version can't be read (the answer
+        then reports the warehouse's error as usual)."""
+        if self.cache is None:
+            return None
+        try:
+            key = CacheKey(question, self.today(), self._data_version())
+            hash(key)
+        except (WarehouseError, TypeError):
+            return None
+        return key
 
     def freshness(self, status: DataStatus) -> Freshness:
         return self.context.freshness(status)

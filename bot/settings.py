@@ -59,6 +59,7 @@ class Settings:
     alert_catchup_days: int = 3  # KPI_ALERT_CATCHUP_DAYS: at most this many days back
     alert_admins: frozenset[str] = frozenset()  # KPI_ALERT_ADMINS: may delete any alert
     chart_processes: int = 1  # serve renders charts in this many worker processes; 0 = inline
+    answer_cache_entries: int = 256  # KPI_ANSWER_CACHE_ENTRIES: answers kept in memory; 0 = off
     log_level: str = "WARNING"  # KPI_LOG_LEVEL; the CLI's -v raises it to INFO
 
     @property
@@ -115,6 +116,7 @@ def _read(env: Mapping[str, str]) -> Settings:
         alert_catchup_days=_catchup_days(env),
         alert_admins=_ids(env, "KPI_ALERT_ADMINS", _USER_ID),
         chart_processes=_count(env, "KPI_CHART_PROCESSES", 1, maximum=32),
+        answer_cache_entries=_count(env, "KPI_ANSWER_CACHE_ENTRIES", 256, maximum=100_000),
         log_level=_log_level(env.get("KPI_LOG_LEVEL", "")),
     )
     _check_digest_channels(settings)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 from urllib.parse import urlencode
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -101,3 +103,44 @@ def post_signed(
     except urllib.error.HTTPError as err:
         with err:
             return err.code, err.read().decode("utf-8", errors="replace")
+
+
+def block_actions_body(
+    action: dict[str, Any],
+    *,
+    channel_id: str = "C0TEST",
+    user_id: str = "U0TEST",
+    team_id: str = "T0TEST",
+    message_ts: str = "1700000000.000001",
+    thread_ts: str | None = None,
+    ephemeral: bool = False,
+    response_url: str | None = None,
+    trigger_id: str = "2000000000.0000000000.0123456789abcdef0123456789abcdef",
+) -> str:
+    """A ``block_actions`` interaction as Slack POSTs it: a form with one field,
+    ``payload``, holding the JSON. ``action`` is the clicked element as Slack reports it
+    (``action_id``, ``block_id``, ``type`` and ``value`` or ``selected_option``)."""
+    container = {
+        "type": "message",
+        "message_ts": message_ts,
+        "channel_id": channel_id,
+        "is_ephemeral": ephemeral,
+    }
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": "tester", "team_id": team_id},
+        "api_app_id": "A0TEST",
+        "token": "verification-token-unused",
+        "container": container,
+        "trigger_id": trigger_id,
+        "team": {"id": team_id, "domain": "kpi-test"},
+        "channel": {"id": channel_id, "name": "kpi-test"},
+        "response_url": response_url or UNREACHABLE_RESPONSE_URL,
+        "actions": [{"action_ts": str(time.time()), **action}],
+    }
+    if not ephemeral:
+        message = {"type": "message", "ts": message_ts, "text": "an answer"}
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        payload["message"] = message
+    return urlencode({"payload": json.dumps(payload)})

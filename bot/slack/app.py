@@ -22,6 +22,7 @@ from bot.core.questions import DigestCommand, ParseError, Question, parse_questi
 from bot.kinds import kind_of
 from bot.sender import SlackSender, message_client
 from bot.settings import Settings
+from bot.slack import interactive
 from bot.slack.commands import alerts, digest
 from bot.slack.context import CommandContext, Services
 from bot.slack.dedupe import SeenRequests
@@ -95,6 +96,9 @@ def register(
             work.submit(run_command, ctx, text)
         except RuntimeError:  # the pool is shutting down: answer here, never drop an acked command
             run_command(ctx, text)
+
+    # Buttons under answers: a click is a question as typed (bot/slack/interactive.py).
+    interactive.register(app, services, sender, seen, work, run_command)
 
 
 def run_command(ctx: CommandContext, text: str) -> None:
