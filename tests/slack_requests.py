@@ -105,7 +105,13 @@ def post_signed(
             return err.code, err.read().decode("utf-8", errors="replace")
 
 
-def block_actions_body(
+def block_actions_body(action: dict[str, Any], **fields: Any) -> str:
+    """A ``block_actions`` interaction as Slack POSTs it: a form with one field,
+    ``payload``, holding the JSON (``block_actions_payload``)."""
+    return urlencode({"payload": json.dumps(block_actions_payload(action, **fields))})
+
+
+def block_actions_payload(
     action: dict[str, Any],
     *,
     channel_id: str = "C0TEST",
@@ -116,10 +122,10 @@ def block_actions_body(
     ephemeral: bool = False,
     response_url: str | None = None,
     trigger_id: str = "2000000000.0000000000.0123456789abcdef0123456789abcdef",
-) -> str:
-    """A ``block_actions`` interaction as Slack POSTs it: a form with one field,
-    ``payload``, holding the JSON. ``action`` is the clicked element as Slack reports it
-    (``action_id``, ``block_id``, ``type`` and ``value`` or ``selected_option``)."""
+) -> dict[str, Any]:
+    """A ``block_actions`` payload (over HTTP form-encoded, over Socket Mode as is).
+    ``action`` is the clicked element as Slack reports it (``action_id``, ``block_id``,
+    ``type`` and ``value`` or ``selected_option``)."""
     container = {
         "type": "message",
         "message_ts": message_ts,
@@ -143,4 +149,4 @@ def block_actions_body(
         if thread_ts:
             message["thread_ts"] = thread_ts
         payload["message"] = message
-    return urlencode({"payload": json.dumps(payload)})
+    return payload

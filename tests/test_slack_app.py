@@ -227,7 +227,8 @@ def test_revenue_posts_figures_then_the_chart_into_the_channel(bot: Bot, built_d
     headline = message.block_texts[1]
     assert fmt.pct((revenue - prev_revenue) / prev_revenue * 100) in headline  # the verdict
     assert message.text == headline  # notification fallback carries the headline
-    assert f"Data as of {DEMO_END:%Y-%m-%d}" in message.blocks[-1]["elements"][0]["text"]
+    stamp = [b for b in message.blocks or [] if b["type"] == "context"][-1]  # above the buttons
+    assert f"Data as of {DEMO_END:%Y-%m-%d}" in stamp["elements"][0]["text"]
     assert_within_block_kit_limits(message.blocks or [])
 
     assert upload.data is not None and upload.data.startswith(PNG_SIGNATURE)

@@ -1,0 +1,100 @@
+"""Buttons over Socket Mode: the real ``python -m bot serve`` with ``SLACK_APP_TOKEN``.
+
+A /kpi answer arrives with its buttons; a click on one, pushed as an ``interactive``
+envelope built from the very button the double received, is acked over the socket and
+answered in the message's thread; the same envelope redelivered (``retry_attempt`` 1)
+is acked, not answered; a click that repeats the question (Refresh) is answered from
+the answer cache (the ``bot.cache`` log line says so).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.slack_double import SlackDouble
+from tests.slack_requests import block_actions_payload
+from tests.socket_mode_peer import SocketModePeer
+from tests.test_socket_mode import APP_TOKEN, BOT_TOKEN, CHANNEL, ROOT, command, wait_until
+
+
+def _thread(slack: SlackDouble, ts: str) -> list:
+    return [
+        m
+        for m in slack.messages("chat.postMessage")
+        if m.call and m.call.args.get("thread_ts") == ts
+    ]
+
+
+def _button(message, label: str) -> dict:
+    [actions] = [b for b in message.blocks or [] if b["type"] == "actions"]
+    [found] = [e for e in actions["elements"] if e.get("text", {}).get("text") == label]
+    return found
+
+
+def test_socket_mode_click_answers_in_the_thread_once_and_repeats_from_the_cache(
+    tmp_path: Path, built_db: Path
+) -> None:
+    db = tmp_path / "kpi.duckdb"
+    shutil.copyfile(built_db, db)
+    log = tmp_path / "serve.log"
+    with SlackDouble(token=BOT_TOKEN) as slack, SocketModePeer() as peer, log.open("w") as err:
+        slack.allow_socket_mode(APP_TOKEN, peer.url)
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(ROOT),
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_APP_TOKEN": APP_TOKEN,
+            "SLACK_API_URL": slack.base_url,
+            "KPI_DUCKDB_PATH": str(db),
+            "KPI_STATE_DB": f"sqlite:///{tmp_path / 'state.sqlite'}",
+            "KPI_CHART_PROCESSES": "0",
+            "KPI_LOG_LEVEL": "INFO",
+        }
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "0"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+        try:
+            peer.wait_connected(timeout=120)
+            peer.send_slash_command(command(slack, "retention 8", "retention"))
+            [source] = slack.wait_for(lambda: slack.messages("chat.postMessage"), timeout=60)
+
+            def click(label: str, trigger: str) -> dict:
+                element = _button(source, label)
+                action = {k: element[k] for k in ("type", "action_id", "value")}
+                return block_actions_payload(
+                    action | {"block_id": "kpi_follow_ups"},
+                    channel_id=CHANNEL,
+                    message_ts=source.ts,
+                    response_url=slack.response_url(trigger),
+                    trigger_id=f"888.{trigger}",
+                )
+
+            payload = click("4 weeks", "four")
+            first = peer.send_envelope("interactive", payload)
+            assert peer.wait_for_ack(first) < 3.0
+            [reply] = slack.wait_for(lambda: _thread(slack, source.ts), timeout=60)
+            assert peer.acks[first][0][0] < reply.call.time  # acked before the answer
+            again = peer.send_envelope("interactive", payload, retry_attempt=1)
+            peer.wait_for_ack(again)
+
+            refresh = peer.send_envelope("interactive", click("Refresh", "refresh"))
+            peer.wait_for_ack(refresh)
+            slack.wait_for(lambda: _thread(slack, source.ts)[1:], timeout=60)
+            assert wait_until(lambda: "answer cache hit" in log.read_text(), timeout=10)
+            assert serve.poll() is None
+        finally:
+            serve.terminate()
+            serve.wait(timeout=30)
+
+    replies = _thread(slack, source.ts)
+    assert len(replies) == 2  # the "4 weeks" answer once (not redelivered), then Refresh
+    assert "Weekly retention" in replies[0].all_text and replies[0].channel == CHANNEL
+    assert "Weekly retention" in replies[1].all_text
