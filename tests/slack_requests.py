@@ -150,3 +150,37 @@ def block_actions_payload(
             message["thread_ts"] = thread_ts
         payload["message"] = message
     return payload
+
+
+def view_submission_body(
+    values: dict[str, Any],
+    *,
+    callback_id: str = "kpi_question_builder",
+    private_metadata: str = "",
+    user_id: str = "U0TEST",
+    team_id: str = "T0TEST",
+    view_id: str = "V0TEST",
+    trigger_id: str = "3000000000.0000000000.0123456789abcdef0123456789abcdef",
+) -> str:
+    """A modal's ``view_submission`` as Slack POSTs it (form field ``payload``, JSON).
+    ``values``: ``view.state.values`` (block_id → action_id → the element's state)."""
+    payload = {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": "kpi-test"},
+        "user": {"id": user_id, "username": "tester", "team_id": team_id},
+        "api_app_id": "A0TEST",
+        "token": "verification-token-unused",
+        "trigger_id": trigger_id,
+        "view": {
+            "id": view_id,
+            "team_id": team_id,
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "hash": "1700000000.abcdef",
+            "state": {"values": values},
+            "blocks": [],
+        },
+        "response_urls": [],
+    }
+    return urlencode({"payload": json.dumps(payload)})

@@ -22,7 +22,7 @@ from bot.core.questions import DigestCommand, ParseError, Question, parse_questi
 from bot.kinds import kind_of
 from bot.sender import SlackSender, message_client
 from bot.settings import Settings
-from bot.slack import interactive
+from bot.slack import builder, interactive
 from bot.slack.commands import alerts, digest
 from bot.slack.context import CommandContext, Services
 from bot.slack.dedupe import SeenRequests
@@ -89,6 +89,10 @@ def register(
             services=services,
         )
         text = command.get("text", "")
+        # `/kpi` alone opens the question builder (its trigger_id lives 3 s: now, not
+        # behind queued answers); if Slack won't open it, the help answers instead.
+        if not text.strip() and builder.open_builder(sender.messages, services, command):
+            return
         if work is None:
             run_command(ctx, text)
             return
@@ -99,6 +103,7 @@ def register(
 
     # Buttons under answers: a click is a question as typed (bot/slack/interactive.py).
     interactive.register(app, services, sender, seen, work, run_command)
+    builder.register(app, services, sender, seen, work, run_command)
 
 
 def run_command(ctx: CommandContext, text: str) -> None:
