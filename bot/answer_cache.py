@@ -78,6 +78,13 @@ class AnswerCache:
         )
         return answer
 
+    def peek(self, key: CacheKey) -> Answer | None:
+        """The kept answer, if any, without counting a hit or a miss (the Home tab's
+        first look, which never waits for the warehouse)."""
+        with self._lock:
+            self._follow_version(key.data_version)
+            return self._entries.get(key)
+
     def put(self, key: CacheKey, answer: Answer) -> None:
         if isinstance(answer, ErrorAnswer):
             return

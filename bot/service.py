@@ -121,6 +121,11 @@ class KpiService:
             self.cache.put(key, answer)
         return answer
 
+    def cached_answer(self, question: Question) -> Answer | None:
+        """The answer if the cache has it, without asking the warehouse (None otherwise)."""
+        key = self._cache_key(question)
+        return self.cache.peek(key) if key is not None and self.cache is not None else None
+
     def with_charts(self, answer: Answer) -> Answer:
         """``answer`` with its charts drawn (for a caller about to show them)."""
         if answer.charts:

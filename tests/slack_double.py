@@ -372,6 +372,7 @@ class SlackDouble:
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
             "views.open": self._views_open,
+            "conversations.open": self._conversations_open,
             "views.publish": self._views_publish,
         }
         token = authorization.removeprefix("Bearer ") if authorization else args.get("token")
@@ -421,6 +422,13 @@ class SlackDouble:
         ts = self._next_ts()
         self._accept_message("chat.postEphemeral", args, channel=channel, ts=ts)
         return {"ok": True, "message_ts": ts}
+
+    def _conversations_open(self, args: Payload) -> Payload:
+        """A direct message with one user (``users``): its id is ``D`` + the user's."""
+        users = str(args.get("users") or "")
+        if not users or "," in users:
+            return _error("invalid_arguments")
+        return {"ok": True, "channel": {"id": "D" + users.removeprefix("U")}}
 
     def _views_open(self, args: Payload) -> Payload:
         """A modal: needs a trigger_id; ≤ 100 blocks, a title of ≤ 24 characters."""

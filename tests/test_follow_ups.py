@@ -170,7 +170,8 @@ def test_buttons_are_one_valid_actions_block_with_unique_action_ids() -> None:
     ActionsBlock(**block).validate_json()  # slack_sdk checks Slack's limits
     ids = [e["action_id"] for e in block["elements"]]
     assert len(ids) == len(set(ids))
-    assert all(re.fullmatch(bt.ASK_ACTION_PATTERN, i) for i in ids)
+    assert ids[-1] == bt.PIN_ACTION and block["elements"][-1]["value"] == fu.metric_text(question)
+    assert all(re.fullmatch(bt.ASK_ACTION_PATTERN, i) for i in ids[:-1])
     [picker] = [e for e in block["elements"] if e["type"] == "static_select"]
     assert "by traffic_source" not in [o["text"]["text"] for o in picker["options"]]
 

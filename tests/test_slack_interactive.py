@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from bot.answer_cache import AnswerCache
-from bot.render.buttons import ASK_ACTION_PATTERN, BLOCK_ID
+from bot.render.buttons import ASK_ACTION_PATTERN, BLOCK_ID, PIN_ACTION
 from bot.service import KpiService
 from bot.warehouse.base import MartReader
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse
@@ -146,9 +146,13 @@ def test_every_answer_kind_has_buttons_with_the_re_ask_action(bot: Bot) -> None:
     bot.ask("revenue last 7 days")
     message = bot.channel_message()
     ids = [e["action_id"] for e in actions_of(message)]
-    assert ids and all(re.fullmatch(ASK_ACTION_PATTERN, i) for i in ids)
+    assert ids[-1] == PIN_ACTION  # pins the answer's own question to the Home tab
+    assert all(re.fullmatch(ASK_ACTION_PATTERN, i) for i in ids[:-1])
     labels = [e["text"]["text"] for e in actions_of(message)]
-    assert labels == ["30 days", "90 days", "Month to date", "vs last year", "Refresh"]
+    assert labels == [
+        "30 days", "90 days", "Month to date", "vs last year", "Refresh", ":pushpin: Pin"
+    ]  # fmt: skip
+    assert actions_of(message)[-1]["value"] == "revenue last 7 days"
 
 
 def test_a_window_button_answers_in_the_thread_with_chart_acked_first(

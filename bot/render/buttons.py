@@ -70,9 +70,11 @@ def metric_follow_ups(answer: MetricAnswer) -> fu.FollowUps:
     return fu.metric_follow_ups(answer.question, tuple(sorted(shared)))
 
 
-def follow_up_blocks(follow_ups: fu.FollowUps, pin: str | None = None) -> list[Block]:
-    """One actions block: the buttons, the picker, then (``pin``: the question to pin)
-    a Pin button. Nothing when there is nothing to offer."""
+def follow_up_blocks(follow_ups: fu.FollowUps) -> list[Block]:
+    """One actions block: the buttons, the picker, then a Pin button (pins the answer's
+    own question, the one Refresh asks, to the App Home tab). Nothing when there is
+    nothing to offer."""
+    pin = next((b.question for b in follow_ups.buttons if b.label == fu.REFRESH_LABEL), None)
     elements: list[Block] = []
     for n, item in enumerate(follow_ups.buttons):
         if len(item.question) <= MAX_BUTTON_VALUE:

@@ -22,7 +22,7 @@ from bot.core.questions import DigestCommand, ParseError, Question, parse_questi
 from bot.kinds import kind_of
 from bot.sender import SlackSender, message_client
 from bot.settings import Settings
-from bot.slack import builder, interactive
+from bot.slack import builder, home, interactive
 from bot.slack.commands import alerts, digest
 from bot.slack.context import CommandContext, Services
 from bot.slack.dedupe import SeenRequests
@@ -104,6 +104,7 @@ def register(
     # Buttons under answers: a click is a question as typed (bot/slack/interactive.py).
     interactive.register(app, services, sender, seen, work, run_command)
     builder.register(app, services, sender, seen, work, run_command)
+    home.register(app, services, seen, work)
 
 
 def run_command(ctx: CommandContext, text: str) -> None:

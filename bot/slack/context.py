@@ -19,6 +19,7 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from bot.alerts.service import AlertService
     from bot.digest.service import DigestService
+    from bot.pins import PinStore
 
 log = logging.getLogger("bot.slack")
 
@@ -59,6 +60,7 @@ class Services:
     kpi: KpiService
     digest: DigestService | None = None
     alerts: AlertService | None = None
+    pins: PinStore | None = None  # App Home's pinned questions (KPI_STATE_DB)
 
 
 @dataclass

@@ -21,9 +21,11 @@ import logging
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk.errors import SlackApiError
 
 from bot.render.buttons import ASK_ACTION_PATTERN
 from bot.sender import SlackSender
@@ -57,6 +59,9 @@ def register(
             return
         if not clicks.first_time(_click_key(body, action)):
             log.info("dropped a double click")
+            return
+        if (body.get("container") or {}).get("type") == "view":  # a pin on the Home tab
+            run_later(work, _ask_in_direct_message, body, sender, services, run_command, action)
             return
         ctx = click_context(body, respond, sender, services)
         run_later(work, run_command, ctx, question_of(action))
@@ -98,6 +103,40 @@ def click_context(
         thread_ts=None if ephemeral else (message.get("thread_ts") or container.get("message_ts")),
         replace_source=ephemeral,
     )
+
+
+class DirectReply:
+    """``Respond`` for a click with no message to answer under (the Home tab): what
+    would be an ephemeral reply is a message in the person's direct message with the
+    bot, which only they see."""
+
+    def __init__(self, sender: SlackSender, channel: str) -> None:
+        self.sender, self.channel = sender, channel
+
+    def __call__(self, *, blocks: list[dict], text: str, **_: Any) -> Any:
+        posted = self.sender.post_blocks(self.channel, blocks, text)
+        return SimpleNamespace(status_code=200 if posted.posted else 500)
+
+
+def _ask_in_direct_message(
+    body: dict, sender: SlackSender, services: Services, run_command: RunCommand, action: dict
+) -> None:
+    """A pinned question asked from the Home tab is answered in the person's direct
+    message with the bot (the allowlists decide for that conversation)."""
+    user = str((body.get("user") or {}).get("id", ""))
+    try:
+        channel = sender.messages.conversations_open(users=user)["channel"]["id"]
+    except (SlackApiError, OSError, KeyError, TypeError) as err:
+        log.warning("conversations.open failed: %s", type(err).__name__)
+        return
+    ctx = CommandContext(
+        channel_id=channel,
+        user_id=user,
+        respond=DirectReply(sender, channel),  # type: ignore[arg-type]
+        sender=sender,
+        services=services,
+    )
+    run_command(ctx, question_of(action))
 
 
 def _delivery_key(body: dict, action: dict) -> str:
