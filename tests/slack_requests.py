@@ -184,3 +184,25 @@ def view_submission_body(
         "response_urls": [],
     }
     return urlencode({"payload": json.dumps(payload)})
+
+
+def app_home_opened_payload(
+    *, user_id: str = "U0TEST", event_id: str = "Ev0HOME", team_id: str = "T0TEST"
+) -> dict[str, Any]:
+    """An ``app_home_opened`` Events API callback (over HTTP as a JSON body, over
+    Socket Mode as an ``events_api`` envelope's payload)."""
+    return {
+        "token": "verification-token-unused",
+        "team_id": team_id,
+        "api_app_id": "A0TEST",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "event": {
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": "D" + user_id.removeprefix("U"),
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        },
+    }

@@ -134,8 +134,11 @@ def service_for(path: Path, timeout_s: float = 10.0) -> KpiService:
 
 
 @contextmanager
-def running_bot(slack: SlackDouble, kpi: KpiService, **settings: Any) -> Iterator[Bot]:
-    """The production wiring (build_app + make_http_server) on an ephemeral loopback port."""
+def running_bot(
+    slack: SlackDouble, kpi: KpiService, pins: Any = None, **settings: Any
+) -> Iterator[Bot]:
+    """The production wiring (build_app + make_http_server) on an ephemeral loopback port
+    (``pins``: App Home's PinStore, as ``serve`` makes one on KPI_STATE_DB)."""
     config = Settings(
         slack_bot_token=TOKEN,
         slack_signing_secret=SECRET,
@@ -143,7 +146,7 @@ def running_bot(slack: SlackDouble, kpi: KpiService, **settings: Any) -> Iterato
         **settings,
     )
     work = work_pool()
-    app = build_app(config, Services(settings=config, kpi=kpi), work=work)
+    app = build_app(config, Services(settings=config, kpi=kpi, pins=pins), work=work)
     server = make_http_server(app, "127.0.0.1", 0)
     thread = threading.Thread(target=server.run, name="bot-http", daemon=True)
     thread.start()
