@@ -213,3 +213,41 @@ def _click_in_home(bot: Bot, element: dict[str, Any]) -> int:
     body = urlencode({"payload": json.dumps(payload)})
     status, _ = post_signed(bot.url, body, signed_headers(SECRET, body))
     return status
+
+
+def test_manifest_declares_every_surface_and_exactly_the_scopes_used(
+    bot: Bot, slack: SlackDouble, kpi: KpiService
+) -> None:
+    import yaml
+
+    from bot.slack.server import EVENTS_PATH
+    from tests.slack_double import UPLOAD_URL
+    from tests.test_slack_app import SCOPE_OF_METHOD
+
+    manifest = yaml.safe_load((Path(__file__).parents[1] / "slack_app_manifest.yml").read_text())
+    bot.ask("retention 8")
+    message = bot.channel_message()
+    bot.upload()
+    click(bot, actions_of(message)[0], message)  # a button
+    bot.private_reply(bot.ask("help"))
+    kpi.semantic.vocabulary()
+    bot.ask("")  # the question builder
+    slack.wait_for(lambda: slack.calls("views.open"))
+    open_home(bot)
+    final_view(slack)
+    _click_in_home(
+        bot, {"type": "button", "action_id": "kpi_ask_question:0", "value": "retention 4"}
+    )
+    bot.channel_message(channel="D0TEST")
+
+    api_methods = {c.method for c in slack.calls()} - {UPLOAD_URL, RESPONSE_URL}
+    assert {"views.open", "views.publish", "conversations.open"} <= api_methods
+    used = {SCOPE_OF_METHOD[m] for m in api_methods} - {None}
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == used | {"commands"}
+    settings = manifest["settings"]
+    assert settings["interactivity"]["is_enabled"] is True
+    assert settings["interactivity"]["request_url"].endswith(EVENTS_PATH)
+    assert settings["event_subscriptions"]["request_url"].endswith(EVENTS_PATH)
+    assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
