@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.answers import ExperimentAnswer, Freshness, RetentionAnswer, RevenueAnswer
+from bot.answers import ErrorAnswer, ExperimentAnswer, Freshness, RetentionAnswer, RevenueAnswer
 from bot.core import format as fmt
 from bot.core.questions import escape_mrkdwn
 from bot.render import summary
@@ -30,12 +30,13 @@ MAX_EXPERIMENTS = 20
 
 @dataclass(frozen=True)
 class HomeContent:
-    """Each part None while not computed; ``revenue_visible`` False: allowlists refuse."""
+    """Each part None while not computed (an ErrorAnswer when it couldn't be, e.g. no
+    data in the window); ``revenue_visible`` False: the allowlists refuse."""
 
     freshness: Freshness | None
-    revenue: tuple[RevenueAnswer | None, ...]  # last 7 days, last 30 days
+    revenue: tuple[RevenueAnswer | ErrorAnswer | None, ...]  # last 7 days, last 30 days
     experiments: tuple[ExperimentAnswer, ...] | None
-    retention: RetentionAnswer | None
+    retention: RetentionAnswer | ErrorAnswer | None
     pins: tuple[str, ...]
     revenue_visible: bool
 
@@ -50,7 +51,7 @@ def home_view(content: HomeContent) -> dict[str, Any]:
     if not content.revenue_visible:
         blocks.append(section(LOCKED))
     else:
-        blocks += [section(_revenue_line(a) if a else LOADING) for a in content.revenue]
+        blocks += [section(_part(a, _revenue_line)) for a in content.revenue]
     blocks += [divider(), section("*Running experiments*")]
     if not content.revenue_visible:
         blocks.append(section(LOCKED))
@@ -60,7 +61,7 @@ def home_view(content: HomeContent) -> dict[str, Any]:
         lines = [_experiment_line(a) for a in content.experiments[:MAX_EXPERIMENTS]]
         blocks.append(section("\n".join(lines) or "No experiment is running."))
     blocks += [divider(), section("*Retention*")]
-    blocks.append(section(_retention_line(content.retention) if content.retention else LOADING))
+    blocks.append(section(_part(content.retention, _retention_line)))
     blocks += [divider(), *pin_blocks(content.pins)]
     return {"type": "home", "blocks": blocks}
 
@@ -83,6 +84,14 @@ def pin_blocks(pins: tuple[str, ...]) -> list[dict[str, Any]]:
             }
         )
     return blocks
+
+
+def _part(answer: Any, line: Any) -> str:
+    if answer is None:
+        return LOADING
+    if isinstance(answer, ErrorAnswer):
+        return f":warning: {answer.message}"
+    return line(answer)
 
 
 def _revenue_line(answer: RevenueAnswer) -> str:

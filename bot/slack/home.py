@@ -27,7 +27,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.access import Audience
-from bot.answers import Answer, ErrorAnswer, ExperimentAnswer, ExperimentListAnswer, Freshness
+from bot.answers import Answer, ExperimentAnswer, ExperimentListAnswer, Freshness
 from bot.core.alerts import AlertCommand
 from bot.core.questions import (
     DigestCommand,
@@ -125,13 +125,13 @@ def home_content(services: Services, user: str, compute: bool) -> HomeContent:
         if isinstance(question, str):
             question = parse_question(question, kpi.today())
         answer = kpi.answer(question, charts=False) if compute else kpi.cached_answer(question)
-        return None if answer is None or isinstance(answer, ErrorAnswer) else answer
+        return answer  # an ErrorAnswer (only when computed) is shown as such
 
     revenue = tuple(get(q) for q in HOME_REVENUE) if visible else ()
     experiments = _experiments(get) if visible else ()
     retention = get(HOME_RETENTION)
     freshness = next(
-        (a.freshness for a in (*revenue, retention) if a is not None), None
+        (a.freshness for a in (*revenue, retention) if getattr(a, "freshness", None)), None
     ) or _freshness(services)
     return HomeContent(
         freshness=freshness,
@@ -146,7 +146,7 @@ def home_content(services: Services, user: str, compute: bool) -> HomeContent:
 def _experiments(get) -> tuple[ExperimentAnswer, ...] | None:
     listing = get(ExperimentQuestion(None))
     if not isinstance(listing, ExperimentListAnswer):
-        return None
+        return None if listing is None else ()
     answers = [get(ExperimentQuestion(e.experiment_id)) for e in listing.experiments]
     if any(a is None for a in answers):
         return None
