@@ -17,7 +17,9 @@ answered:
 
 When the version changes every entry is dropped (they can never be asked for again).
 The cache is bounded (``max_entries``, and ``max_bytes`` of chart PNGs), least recently
-used first out. Errors are never kept: a timeout must not outlive the timeout.
+used first out. Errors are never kept: a timeout must not outlive the timeout. The
+service doesn't serve an answer whose data has become stale since it was kept (its
+stale warning and the data's age must be current).
 """
 
 from __future__ import annotations
@@ -63,10 +65,16 @@ class AnswerCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: CacheKey) -> Answer | None:
+    def get(
+        self, key: CacheKey, usable: Callable[[Answer], bool] = lambda answer: True
+    ) -> Answer | None:
+        """The kept answer, if any and ``usable`` (one that isn't is dropped: a miss)."""
         with self._lock:
             self._follow_version(key.data_version)
             answer = self._entries.get(key)
+            if answer is not None and not usable(answer):
+                self._drop(key)
+                answer = None
             if answer is None:
                 self.misses += 1
             else:

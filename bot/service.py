@@ -112,19 +112,32 @@ class KpiService:
         """The answer; its charts drawn only with ``charts=True`` (the caller shows them).
         From the cache when the same question was answered today on the same data."""
         key = self._cache_key(question)
-        cached = self.cache.get(key) if key is not None and self.cache is not None else None
+        cached = None
+        if key is not None and self.cache is not None:
+            cached = self.cache.get(key, usable=self._fresh_enough)
         if cached is not None:
             return self.with_charts(cached) if charts else cached
         with self._slots:
             answer = self._answer(question, charts)
-        if key is not None and self.cache is not None:
+        if key is not None and self.cache is not None and self._fresh_enough(answer):
             self.cache.put(key, answer)
         return answer
+
+    def _fresh_enough(self, answer: Answer) -> bool:
+        """Not stale now: a stale answer's warning states the data's age, which moves, so
+        it is answered afresh each time (and a fresh one turning stale is not served)."""
+        freshness = getattr(answer, "freshness", None)
+        if freshness is None:
+            return True
+        return not Freshness(freshness.data_as_of, self.clock(), freshness.stale_after_hours).stale
 
     def cached_answer(self, question: Question) -> Answer | None:
         """The answer if the cache has it, without asking the warehouse (None otherwise)."""
         key = self._cache_key(question)
-        return self.cache.peek(key) if key is not None and self.cache is not None else None
+        if key is None or self.cache is None:
+            return None
+        answer = self.cache.peek(key)
+        return answer if answer is not None and self._fresh_enough(answer) else None
 
     def with_charts(self, answer: Answer) -> Answer:
         """``answer`` with its charts drawn (for a caller about to show them)."""

@@ -138,3 +138,24 @@ def test_a_bad_cache_size_names_the_variable() -> None:
 
     with pytest.raises(SettingsError, match="KPI_ANSWER_CACHE_ENTRIES must be a whole number"):
         Settings.from_env({"KPI_ANSWER_CACHE_ENTRIES": "lots"})
+
+
+def test_an_answer_whose_data_turned_stale_is_answered_afresh(db: Path) -> None:
+    """Same as-of day, same data: only the clock moves past the staleness threshold."""
+    from datetime import timedelta
+
+    now = [CLOCK]  # 08:00, data as of the evening before: ~9 h old
+    warehouse = CountingWarehouse(DuckDBWarehouse(db))
+    kpi = KpiService(
+        MartReader(warehouse), clock=lambda: now[0], stale_after_hours=10, cache=AnswerCache()
+    )
+    first = kpi.ask("retention 8", charts=False)
+    assert not first.freshness.stale
+    assert kpi.ask("retention 8", charts=False) is first  # still fresh: from memory
+    now[0] = CLOCK + timedelta(hours=4)  # 12:00 the same day: ~13 h old, stale
+    asked = warehouse.queries
+    again = kpi.ask("retention 8", charts=False)
+    assert again.freshness.stale and warehouse.queries > asked  # its age is current
+    assert kpi.cached_answer(again.question) is None
+    kpi.ask("retention 8", charts=False)
+    assert warehouse.queries > asked + 1  # stale answers are never served from memory

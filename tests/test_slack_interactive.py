@@ -316,3 +316,24 @@ def test_refresh_comes_from_the_cache_until_a_rebuild_swaps_the_data(
 
 def fields_text(message: SentMessage) -> list[str]:
     return [t for t in message.block_texts if "$" in t]
+
+
+@pytest.mark.parametrize(
+    "element",
+    [
+        {"type": "button", "action_id": "kpi_ask_question:3", "value": 12345},
+        {"type": "button", "action_id": "kpi_ask_question:3"},
+        {"type": "static_select", "action_id": "kpi_ask_question:3", "selected_option": None},
+        {"type": "button", "action_id": "kpi_ask_question:3", "value": "<!channel> `x`"},
+    ],
+    ids=["number", "missing", "no-option", "mention"],
+)
+def test_a_malformed_click_gets_a_private_reply_never_a_traceback(
+    bot: Bot, slack: SlackDouble, element: dict[str, Any]
+) -> None:
+    status, _, name = click(bot, element)
+    assert status == 200
+    [reply] = replies_to(slack, name)
+    assert reply.ephemeral and "<!channel>" not in reply.all_text
+    assert "/kpi" in reply.all_text  # the help, or an error with what to type instead
+    assert slack.errors == []

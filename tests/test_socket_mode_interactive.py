@@ -53,6 +53,9 @@ def test_socket_mode_click_answers_in_the_thread_once_and_repeats_from_the_cache
             "KPI_STATE_DB": f"sqlite:///{tmp_path / 'state.sqlite'}",
             "KPI_CHART_PROCESSES": "0",
             "KPI_LOG_LEVEL": "INFO",
+            # serve runs on the real clock and the test data ends in November 2026: not
+            # stale, or its answers (their age changing) would not be served from memory.
+            "KPI_STALE_AFTER_HOURS": "1000000",
         }
         serve = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "0"],
