@@ -149,6 +149,8 @@ def _delivery_key(body: dict, action: dict) -> str:
 
 def _click_key(body: dict, action: dict) -> str:
     container = body.get("container") or {}
-    where = container.get("message_ts") or container.get("view_id") or ""
+    # A message's ts is unique only within its channel.
+    message = container.get("message_ts") or container.get("view_id") or ""
+    where = f"{container.get('channel_id', '')}:{message}"
     who = (body.get("user") or {}).get("id", "")
     return f"click:{who}:{where}:{action.get('action_id')}:{question_of(action)}"
