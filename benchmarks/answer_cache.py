@@ -12,6 +12,11 @@ question is the key), and wait again. Times are from the POST to the arrival at 
 double of ``chat.postMessage`` (*message*) and of ``files.completeUploadExternal``
 (*PNG*). Charts are drawn in the answering thread. The cache's hit and miss counts
 (also logged by ``bot.cache``) are checked against the sends.
+
+Then the App Home tab: a signed ``app_home_opened`` event with the cache cleared (cold:
+the first ``views.publish`` comes from the cache alone, a second once every part is
+computed) and again with the cache warm (one publish), timed from the POST to each
+``views.publish`` at the double.
 """
 
 from __future__ import annotations
@@ -129,6 +134,80 @@ def bench(db: Path, runs: int, warmup: int) -> dict[str, Any]:
     }
 
 
+def bench_home(db: Path, runs: int) -> dict[str, Any]:
+    import json
+    import threading
+    import time
+    import uuid
+
+    from bot.answer_cache import AnswerCache
+    from bot.service import KpiService
+    from bot.settings import Settings
+    from bot.slack.app import build_app
+    from bot.slack.context import Services
+    from bot.slack.server import make_http_server
+    from bot.warehouse.base import MartReader
+    from bot.warehouse.duckdb_adapter import DuckDBWarehouse
+    from tests.slack_double import SlackDouble
+    from tests.slack_requests import (
+        JSON_CONTENT_TYPE,
+        app_home_opened_payload,
+        post_signed,
+        signed_headers,
+    )
+
+    samples: dict[str, list[float]] = {"cold_first": [], "cold_complete": [], "warm": []}
+    cache = AnswerCache()
+    with SlackDouble(token=TOKEN) as slack:
+        warehouse = DuckDBWarehouse(db, timeout_s=60)
+        kpi = KpiService(MartReader(warehouse), clock=bench_clock, cache=cache)
+        settings = Settings(
+            duckdb_path=db,
+            slack_bot_token=TOKEN,
+            slack_signing_secret=SECRET,
+            slack_api_url=slack.base_url,
+        )
+        app = build_app(settings, Services(settings=settings, kpi=kpi))
+        server = make_http_server(app, "127.0.0.1", 0)
+        thread = threading.Thread(target=server.run, name="bot-http", daemon=True)
+        thread.start()
+        url = f"http://127.0.0.1:{server.effective_port}/slack/events"
+
+        def open_home(expected: int) -> list[float]:
+            before = len(slack.calls("views.publish"))
+            body = json.dumps(app_home_opened_payload(event_id=uuid.uuid4().hex))
+            sent = time.monotonic()
+            status, _ = post_signed(
+                url, body, signed_headers(SECRET, body, content_type=JSON_CONTENT_TYPE)
+            )
+            if status != 200:
+                raise SystemExit(f"app_home_opened was answered HTTP {status}")
+            slack.wait_for(
+                lambda: slack.calls("views.publish")[before:][expected - 1 :] or None, timeout=120
+            )
+            time.sleep(0.2)  # a publish too many would show here
+            published = slack.calls("views.publish")[before:]
+            if len(published) != expected:
+                raise SystemExit(f"expected {expected} publishes, got {len(published)}")
+            return [c.time - sent for c in published]
+
+        try:
+            open_home(2)  # warm-up: imports, connections
+            for _ in range(runs):
+                cache.clear()
+                first, complete = open_home(2)
+                samples["cold_first"].append(first)
+                samples["cold_complete"].append(complete)
+                [warm] = open_home(1)
+                samples["warm"].append(warm)
+        finally:
+            server.close()
+            server.task_dispatcher.shutdown()
+            thread.join(timeout=5)
+            warehouse.close()
+    return {k: summary(v) for k, v in samples.items()}
+
+
 def _answer_times(url: str, slack: Any, text: str) -> tuple[float, float]:
     """Seconds from the POST to the message, and to the PNG, at the double."""
     posted = len(slack.messages("chat.postMessage"))
@@ -146,12 +225,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10k users, 8 pairs")
     parser.add_argument("--runs", type=int, default=None)
+    parser.add_argument("--home-runs", type=int, default=None)
     args = parser.parse_args(argv)
     users = 10_000 if args.quick else DEFAULT_USERS
     runs = args.runs or (8 if args.quick else 30)
     db = ensure_warehouse(users)
     before = load_average()
     result = bench(db, runs, warmup=2)
+    home_runs = args.home_runs or (3 if args.quick else 10)
+    result["home"] = bench_home(db, home_runs)
     rows = []
     for question, parts in result["questions"].items():
         first, repeat = parts["first_png"]["p50_ms"], parts["repeat_png"]["p50_ms"]
@@ -175,6 +257,14 @@ def main(argv: list[str] | None = None) -> int:
         )
     )  # fmt: skip
     print(f"cache: {result['cache']}")
+    home = result["home"]
+    print(
+        f"\nApp Home, {home_runs} runs (ms from the signed event to views.publish, p50 / max): "
+        f"cold first {home['cold_first']['p50_ms']:.1f} / {home['cold_first']['max_ms']:.1f}, "
+        f"cold complete {home['cold_complete']['p50_ms']:.1f} / "
+        f"{home['cold_complete']['max_ms']:.1f}, "
+        f"warm {home['warm']['p50_ms']:.1f} / {home['warm']['max_ms']:.1f}"
+    )
     revenue = result["questions"]["revenue last 30 days"]["repeat_png"]["p50_ms"]
     ok = revenue < TARGET_REPEAT_PNG_P50_MS
     print(
