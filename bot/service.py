@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot import kinds
-from bot.answer_cache import AnswerCache, CacheKey, DataAsOfVersion
+from bot.answer_cache import DATA_AS_OF_CHECK_S, AnswerCache, CacheKey, DataAsOfVersion
 from bot.answerers import AnswerContext
 from bot.answerers.metrics import SemanticSource
 from bot.answers import Answer, ErrorAnswer, Freshness, naive_utc_now
@@ -56,6 +56,7 @@ class KpiService:
         render: ChartRenderer = render_inline,
         semantic: SemanticSource | None = None,
         cache: AnswerCache | None = None,
+        data_as_of_check_s: float = DATA_AS_OF_CHECK_S,
     ) -> None:
         self.reader = reader
         self.timezone = timezone
@@ -68,7 +69,10 @@ class KpiService:
         # Repeated questions answered from memory (None: every question asks the marts).
         self.cache = cache
         version = getattr(reader.warehouse, "data_version", None)
-        self._data_version = version or DataAsOfVersion(lambda: reader.data_status().data_as_of)
+        # Without a cheap version (BigQuery): the marts' data-as-of, re-read this often.
+        self._data_version = version or DataAsOfVersion(
+            lambda: reader.data_status().data_as_of, data_as_of_check_s
+        )
 
     def today(self) -> date:
         """Today in the reporting time zone: the as-of date of relative windows."""

@@ -159,3 +159,29 @@ def test_an_answer_whose_data_turned_stale_is_answered_afresh(db: Path) -> None:
     assert kpi.cached_answer(again.question) is None
     kpi.ask("retention 8", charts=False)
     assert warehouse.queries > asked + 1  # stale answers are never served from memory
+
+
+class WithoutDataVersion(CountingWarehouse):
+    """A warehouse with no cheap data version (as BigQuery): the marts' data-as-of is."""
+
+    data_version = None  # type: ignore[assignment]
+
+
+def test_without_a_data_version_the_marts_data_as_of_decides(db: Path, built_db: Path) -> None:
+    import duckdb
+
+    warehouse = WithoutDataVersion(DuckDBWarehouse(db))
+    kpi = KpiService(
+        MartReader(warehouse), clock=lambda: CLOCK, cache=AnswerCache(), data_as_of_check_s=0
+    )
+    first = kpi.ask("retention 8", charts=False)
+    assert kpi.ask("retention 8", charts=False) is first  # same data-as-of: a hit
+    # New data loaded (a new data-as-of), the same way BigQuery's marts would change.
+    fresh = db.with_name("reloaded.duckdb")
+    shutil.copyfile(built_db, fresh)
+    with duckdb.connect(str(fresh)) as con:
+        con.execute("update main.data_freshness set data_as_of = data_as_of + interval 1 hour")
+    os.replace(fresh, db)
+    again = kpi.ask("retention 8", charts=False)
+    assert again is not first and kpi.cache.misses == 2
+    assert again.freshness.data_as_of > first.freshness.data_as_of

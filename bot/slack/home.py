@@ -68,6 +68,8 @@ def register(
     @app.action(PIN_ACTION)
     def pin(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
         ack()
+        if not seen.first_time(f"action:{body.get('trigger_id')}"):
+            return  # a redelivery: pinned (and said so) already
         user = str((body.get("user") or {}).get("id", ""))
         reply = pin_question(services, user, question_of(action))
         if respond is not None and (body.get("response_url")):
