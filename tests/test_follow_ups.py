@@ -93,12 +93,7 @@ def test_refresh_asks_the_same_question_and_every_button_parses(typed: str) -> N
     question = ask(typed)
     follow_ups = _follow_ups(question)
     refresh = [b for b in follow_ups.buttons if b.label == fu.REFRESH_LABEL]
-    if isinstance(question, ExperimentQuestion) or (
-        isinstance(question, FunnelQuestion) and question.experiment_id
-    ):
-        assert ask(refresh[0].question) == question
-    else:
-        assert [ask(r.question) for r in refresh] == [question]
+    assert [ask(r.question) for r in refresh] == [question]
     for item in (*follow_ups.buttons, *follow_ups.picker):
         parsed = ask(item.question)
         assert type(parsed) in (type(question), FunnelQuestion, RevenueQuestion), item
@@ -178,3 +173,31 @@ def test_buttons_are_one_valid_actions_block_with_unique_action_ids() -> None:
 
 def test_nothing_to_offer_is_no_block() -> None:
     assert bt.follow_up_blocks(fu.NONE) == []
+
+
+def test_every_button_the_registry_puts_under_an_answer_asks_a_question(built_db) -> None:
+    """For each answer type's example (tests/test_kinds.py), every follow-up the registry
+    declares (``Presentation.follow_ups``) parses back to a question, never an error."""
+    from bot import kinds
+    from bot.answers import ErrorAnswer
+    from bot.core.questions import ParseError
+    from bot.service import KpiService
+    from bot.warehouse.base import MartReader
+    from bot.warehouse.duckdb_adapter import DuckDBWarehouse
+    from tests.test_kinds import AS_OF as KINDS_AS_OF
+    from tests.test_kinds import CLOCK, EXAMPLES
+
+    kpi = KpiService(MartReader(DuckDBWarehouse(built_db)), clock=lambda: CLOCK)
+    vocabulary = kpi.semantic.vocabulary()
+    offered = 0
+    for text in EXAMPLES:
+        answer = kpi.ask(text, as_of=KINDS_AS_OF, charts=False)
+        assert not isinstance(answer, ErrorAnswer), text
+        items = kinds.follow_ups(answer)
+        for item in (*items.buttons, *items.picker):
+            parsed = parse_question(item.question, KINDS_AS_OF, vocabulary)
+            assert not isinstance(parsed, ParseError), (text, item, parsed)
+            offered += 1
+        blocks = kinds.answer_blocks(answer, buttons=True)
+        assert len(blocks) <= 50 and (bool(items) == (blocks[-1]["type"] == "actions"))
+    assert offered > 20
