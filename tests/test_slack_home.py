@@ -251,3 +251,20 @@ def test_manifest_declares_every_surface_and_exactly_the_scopes_used(
     assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
+
+
+def test_a_state_database_failure_is_said_and_the_tab_still_opens(
+    bot: Bot, slack: SlackDouble, pins: PinStore
+) -> None:
+    from sqlalchemy import text
+
+    with pins.engine.begin() as conn:  # the table gone: every read and write fails
+        conn.execute(text("drop table pinned_questions"))
+    forged = {"type": "button", "action_id": PIN_ACTION, "value": "retention 8"}
+    _, _, name = click(bot, forged)
+    [reply] = slack.wait_for(
+        lambda: [m for m in slack.messages(RESPONSE_URL) if m.response_url_name == name]
+    )
+    assert "couldn't save the pin" in reply.all_text
+    open_home(bot)
+    assert "Week-1 retention" in text_of(final_view(slack))

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.access import Audience
 from bot.answers import Answer, ExperimentAnswer, ExperimentListAnswer, Freshness
@@ -37,6 +38,7 @@ from bot.core.questions import (
     escape_mrkdwn,
     parse_question,
 )
+from bot.pins import MAX_PINS_PER_USER
 from bot.render.buttons import PIN_ACTION
 from bot.render.home import UNPIN_ACTION, HomeContent, home_view, is_running
 from bot.slack.context import Services
@@ -93,9 +95,15 @@ def pin_question(services: Services, user: str, text: str) -> str:
     parsed = parse_question(text, kpi.today(), kpi.vocabulary_for(text))
     if isinstance(parsed, (ParseError, *NOT_PINNABLE)):
         return ":warning: Only questions can be pinned, and that isn't one."
-    outcome = services.pins.pin(user, text)
+    try:
+        outcome = services.pins.pin(user, text)
+    except SQLAlchemyError as err:
+        log.warning("could not store a pin: %s", type(err).__name__)
+        return ":warning: I couldn't save the pin just now; please try again in a minute."
     if outcome == "full":
-        return ":warning: Your Home tab already has 10 pins; remove one there first."
+        return (
+            f":warning: Your Home tab already has {MAX_PINS_PER_USER} pins; remove one there first."
+        )
     shown = escape_mrkdwn(" ".join(text.split()))
     if outcome == "already":
         return f":pushpin: `/kpi {shown}` is already on your Home tab."
@@ -140,7 +148,7 @@ def home_content(services: Services, user: str, compute: bool) -> HomeContent:
         revenue=revenue,
         experiments=experiments,
         retention=retention,  # type: ignore[arg-type]
-        pins=services.pins.pins(user) if services.pins is not None else (),
+        pins=_pins(services, user),
         revenue_visible=visible,
     )
 
@@ -153,6 +161,18 @@ def _experiments(get) -> tuple[ExperimentAnswer, ...] | None:
     if any(a is None for a in answers):
         return None
     return tuple(a for a in answers if isinstance(a, ExperimentAnswer) and is_running(a))
+
+
+def _pins(services: Services, user: str) -> tuple[str, ...]:
+    """The person's pins; none shown (the rest of the tab still is) if the state
+    database can't be read."""
+    if services.pins is None:
+        return ()
+    try:
+        return services.pins.pins(user)
+    except SQLAlchemyError as err:
+        log.warning("pins unavailable: %s", type(err).__name__)
+        return ()
 
 
 def _freshness(services: Services) -> Freshness | None:
