@@ -29,8 +29,10 @@ from bot.answerers.retention import answer_retention
 from bot.answerers.revenue import answer_revenue
 from bot.chart_workers import ChartRenderer, render_inline
 from bot.core import questions as grammar
+from bot.core.follow_ups import FollowUps
 from bot.render import alerts as al
 from bot.render import blocks as bk
+from bot.render import buttons as bt
 from bot.render import charts, summary
 from bot.render import funnel as fn
 from bot.render import json_result as js
@@ -52,6 +54,8 @@ class Presentation:
     # Shows a revenue-derived figure: only where the allowlists admit it. A predicate on
     # the answer when it depends on the data (a metric's ``meta.restricted`` in dbt).
     restricted: bool | Callable[[Any], bool]
+    # The next questions one click away (buttons under it in Slack; ``bot.render.buttons``).
+    follow_ups: Callable[[Any], FollowUps]
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class AnswerKind:
 ERROR = Presentation(
     answers.ErrorAnswer, tx.error_text, bk.error_blocks, bk.error_fallback, js.error_json,
     charts.no_chart, restricted=False,
+    follow_ups=bt.no_follow_ups,
 )  # fmt: skip
 
 KINDS: tuple[AnswerKind, ...] = (
@@ -79,6 +84,7 @@ KINDS: tuple[AnswerKind, ...] = (
             Presentation(
                 answers.RevenueAnswer, tx.revenue_text, bk.revenue_blocks, summary.revenue_headline,
                 js.revenue_json, charts.revenue_answer_chart, restricted=True,
+                follow_ups=bt.revenue_follow_ups,
             ),
         ),
     ),
@@ -91,11 +97,13 @@ KINDS: tuple[AnswerKind, ...] = (
                 answers.ExperimentAnswer, tx.experiment_text, bk.experiment_blocks,
                 bk.experiment_fallback, js.experiment_json, charts.experiment_answer_chart,
                 restricted=True,
+                follow_ups=bt.experiment_follow_ups,
             ),
             Presentation(
                 answers.ExperimentListAnswer, tx.experiment_list_text, bk.experiment_list_blocks,
                 bk.experiment_list_fallback, js.experiment_list_json, charts.no_chart,
                 restricted=False,
+                follow_ups=bt.experiment_list_follow_ups,
             ),
         ),
         private=lambda question: question.experiment_id is None,  # the list is for the asker
@@ -108,6 +116,7 @@ KINDS: tuple[AnswerKind, ...] = (
                 answers.RetentionAnswer, tx.retention_text, bk.retention_blocks,
                 summary.retention_headline, js.retention_json, charts.retention_answer_chart,
                 restricted=False,
+                follow_ups=bt.retention_follow_ups,
             ),
         ),
     ),
@@ -119,6 +128,7 @@ KINDS: tuple[AnswerKind, ...] = (
             Presentation(
                 answers.FunnelAnswer, fn.funnel_text, fn.funnel_blocks, fn.funnel_fallback,
                 fn.funnel_json, fn.funnel_answer_chart, restricted=False,
+                follow_ups=bt.funnel_follow_ups,
             ),
         ),
     ),
@@ -129,6 +139,7 @@ KINDS: tuple[AnswerKind, ...] = (
             Presentation(
                 answers.DigestCommandAnswer, tx.digest_command_text, bk.digest_command_blocks,
                 bk.help_fallback, js.digest_command_json, charts.no_chart, restricted=False,
+                follow_ups=bt.no_follow_ups,
             ),
         ),
         private=lambda question: True,
@@ -140,6 +151,7 @@ KINDS: tuple[AnswerKind, ...] = (
             Presentation(
                 answers.AlertCommandAnswer, al.alert_command_text, al.alert_command_blocks,
                 bk.help_fallback, al.alert_command_json, charts.no_chart, restricted=False,
+                follow_ups=bt.no_follow_ups,
             ),
         ),
         private=lambda question: True,
@@ -151,6 +163,7 @@ KINDS: tuple[AnswerKind, ...] = (
             Presentation(
                 answers.HelpAnswer, tx.help_text, bk.help_blocks, bk.help_fallback, js.help_json,
                 charts.no_chart, restricted=False,
+                follow_ups=bt.no_follow_ups,
             ),
         ),
         private=lambda question: True,
@@ -164,10 +177,12 @@ KINDS: tuple[AnswerKind, ...] = (
                 answers.MetricAnswer, mt.metric_text, mt.metric_blocks, mt.metric_fallback,
                 mt.metric_json, charts.metric_answer_chart,
                 restricted=lambda answer: answer.report.restricted,
+                follow_ups=bt.metric_follow_ups,
             ),
             Presentation(
                 answers.MetricCatalogAnswer, mt.catalog_text, mt.catalog_blocks,
                 mt.catalog_fallback, mt.catalog_json, charts.no_chart, restricted=False,
+                follow_ups=bt.no_follow_ups,
             ),
         ),
         private=lambda question: question.listing is not None,  # lists are for the asker
@@ -200,9 +215,22 @@ def render_text(answer: answers.Answer) -> str:
     return tx.finish_text(answer, ud.understood_lines(answer) + lines + ud.choice_lines(answer))
 
 
-def answer_blocks(answer: answers.Answer) -> list[dict]:
-    blocks = presentation(answer).blocks(answer) + ud.choice_blocks(answer)
-    return bk.fit(ud.understood_blocks(answer) + blocks + bk.freshness_context(answer))
+def answer_blocks(answer: answers.Answer, buttons: bool = False) -> list[dict]:
+    """``buttons``: with the follow-up buttons under it (Slack answers to a person)."""
+    body = (
+        ud.understood_blocks(answer)
+        + presentation(answer).blocks(answer)
+        + ud.choice_blocks(answer)
+        + bk.freshness_context(answer)
+    )
+    if not buttons:
+        return bk.fit(body)
+    actions = bt.follow_up_blocks(follow_ups(answer))
+    return bk.fit(body, bk.MAX_BLOCKS - len(actions)) + actions
+
+
+def follow_ups(answer: answers.Answer) -> FollowUps:
+    return presentation(answer).follow_ups(answer)
 
 
 def answer_text(answer: answers.Answer) -> str:

@@ -77,9 +77,15 @@ class SlackSender:
         self.messages = messages
         self.uploads = uploads or upload_client(messages.token, messages.base_url)
 
-    def post_answer(self, channel: str, answer: Answer, thread_ts: str | None = None) -> PostResult:
+    def post_answer(
+        self, channel: str, answer: Answer, thread_ts: str | None = None, buttons: bool = False
+    ) -> PostResult:
+        """``buttons``: the follow-up buttons under it (an answer to a person's question)."""
         result = self.post_blocks(
-            channel, answer_blocks(answer), answer_text(answer), thread_ts=thread_ts
+            channel,
+            answer_blocks(answer, buttons=buttons),
+            answer_text(answer),
+            thread_ts=thread_ts,
         )
         if result.posted:
             for chart in answer.charts:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot import kinds
+from bot.answer_cache import DATA_AS_OF_CHECK_S, AnswerCache, CacheKey, DataAsOfVersion
 from bot.answerers import AnswerContext
 from bot.answerers.metrics import SemanticSource
 from bot.answers import Answer, ErrorAnswer, Freshness, naive_utc_now, parse_error_answer
@@ -54,6 +55,8 @@ class KpiService:
         answer_slots: int = ANSWER_SLOTS,
         render: ChartRenderer = render_inline,
         semantic: SemanticSource | None = None,
+        cache: AnswerCache | None = None,
+        data_as_of_check_s: float = DATA_AS_OF_CHECK_S,
     ) -> None:
         self.reader = reader
         self.timezone = timezone
@@ -63,6 +66,13 @@ class KpiService:
         self.render = render  # in this thread, or in worker processes (bot.chart_workers)
         # The metric grammar's vocabulary, loaded once on the first metric question.
         self.semantic = semantic or SemanticSource(reader)
+        # Repeated questions answered from memory (None: every question asks the marts).
+        self.cache = cache
+        version = getattr(reader.warehouse, "data_version", None)
+        # Without a cheap version (BigQuery): the marts' data-as-of, re-read this often.
+        self._data_version = version or DataAsOfVersion(
+            lambda: reader.data_status().data_as_of, data_as_of_check_s
+        )
 
     def today(self) -> date:
         """Today in the reporting time zone: the as-of date of relative windows."""
@@ -76,12 +86,15 @@ class KpiService:
         staleness threshold (``overrides`` for tests: a clock, answer slots)."""
         from bot.warehouse import open_reader
 
+        options = {"cache": AnswerCache(settings.answer_cache_entries)} | overrides
+        if not settings.answer_cache_entries:
+            options["cache"] = None
         return cls(
             open_reader(settings),
             timezone=settings.timezone,
             stale_after_hours=settings.stale_after_hours,
             render=render,
-            **overrides,
+            **options,
         )
 
     @property
@@ -101,9 +114,35 @@ class KpiService:
         return self.semantic.vocabulary() if needs_vocabulary(text) else self.semantic.vocabulary
 
     def answer(self, question: Question, *, charts: bool = True) -> Answer:
-        """The answer; its charts drawn only with ``charts=True`` (the caller shows them)."""
+        """The answer; its charts drawn only with ``charts=True`` (the caller shows them).
+        From the cache when the same question was answered today on the same data."""
+        key = self._cache_key(question)
+        cached = None
+        if key is not None and self.cache is not None:
+            cached = self.cache.get(key, usable=self._fresh_enough)
+        if cached is not None:
+            return _as_understood(self.with_charts(cached) if charts else cached, question)
         with self._slots:
-            return self._answer(question, charts)
+            answer = self._answer(question, charts)
+        if key is not None and self.cache is not None and self._fresh_enough(answer):
+            self.cache.put(key, answer)  # kept as for a typed question: phrasings share it
+        return _as_understood(answer, question)
+
+    def _fresh_enough(self, answer: Answer) -> bool:
+        """Not stale now: a stale answer's warning states the data's age, which moves, so
+        it is answered afresh each time (and a fresh one turning stale is not served)."""
+        freshness = getattr(answer, "freshness", None)
+        if freshness is None:
+            return True
+        return not Freshness(freshness.data_as_of, self.clock(), freshness.stale_after_hours).stale
+
+    def cached_answer(self, question: Question) -> Answer | None:
+        """The answer if the cache has it, without asking the warehouse (None otherwise)."""
+        key = self._cache_key(question)
+        if key is None or self.cache is None:
+            return None
+        answer = self.cache.peek(key)
+        return answer if answer is not None and self._fresh_enough(answer) else None
 
     def with_charts(self, answer: Answer) -> Answer:
         """``answer`` with its charts drawn (for a caller about to show them)."""
@@ -111,9 +150,24 @@ class KpiService:
             return answer
         with self._slots:
             try:
-                return replace(answer, charts=kinds.draw_charts(answer, self.render))
+                drawn = replace(answer, charts=kinds.draw_charts(answer, self.render))
             except Exception:
                 return _internal_error(f"drawing {type(answer).__name__}")
+        if self.cache is not None and drawn.charts:
+            self.cache.upgrade(answer, drawn)  # the next ask gets the PNGs too
+        return drawn
+
+    def _cache_key(self, question: Question) -> CacheKey | None:
+        """None when there is no cache, or the data version can't be read (the answer
+        then reports the warehouse's error as usual)."""
+        if self.cache is None:
+            return None
+        try:
+            key = CacheKey(question, self.today(), self._data_version())
+            hash(key)
+        except (WarehouseError, TypeError):
+            return None
+        return key
 
     def freshness(self, status: DataStatus) -> Freshness:
         return self.context.freshness(status)
@@ -121,9 +175,6 @@ class KpiService:
     def _answer(self, question: Question, charts: bool) -> Answer:
         try:
             answer = kinds.kind_of(question).answer(self.context, question)
-            understood = getattr(question, "understood", None)
-            if understood is not None:  # a loosely phrased question: say how it was read
-                answer = replace(answer, understood=understood)
             if charts:
                 answer = replace(answer, charts=kinds.draw_charts(answer, self.render))
             return answer
@@ -132,6 +183,15 @@ class KpiService:
             return ErrorAnswer("warehouse", str(err))
         except Exception:  # the last line of defence: a reply, never a stack trace
             return _internal_error(f"answering {type(question).__name__}")
+
+
+def _as_understood(answer: Answer, question: Question) -> Answer:
+    """A loosely phrased question's answer says how it was read (the cache keys on the
+    question, not its phrasing, so this is applied after it)."""
+    understood = getattr(question, "understood", None)
+    if understood is None or not hasattr(answer, "understood"):
+        return answer
+    return replace(answer, understood=understood)
 
 
 def _internal_error(doing: str) -> ErrorAnswer:

@@ -62,6 +62,7 @@ class Settings:
     # checks alerts at once (0: only the KPI_ALERT_CRON rounds).
     alert_new_data_poll_s: int = 60
     chart_processes: int = 1  # serve renders charts in this many worker processes; 0 = inline
+    answer_cache_entries: int = 256  # KPI_ANSWER_CACHE_ENTRIES: answers kept in memory; 0 = off
     log_level: str = "WARNING"  # KPI_LOG_LEVEL; the CLI's -v raises it to INFO
 
     @property
@@ -119,6 +120,7 @@ def _read(env: Mapping[str, str]) -> Settings:
         alert_admins=_ids(env, "KPI_ALERT_ADMINS", _USER_ID),
         alert_new_data_poll_s=_count(env, "KPI_ALERT_NEW_DATA_POLL_S", 60, maximum=86_400),
         chart_processes=_count(env, "KPI_CHART_PROCESSES", 1, maximum=32),
+        answer_cache_entries=_count(env, "KPI_ANSWER_CACHE_ENTRIES", 256, maximum=100_000),
         log_level=_log_level(env.get("KPI_LOG_LEVEL", "")),
     )
     _check_digest_channels(settings)

@@ -45,6 +45,7 @@ RESPONSE_URL_MAX_POSTS = 5  # Slack accepts up to 5 responses per response_url
 # Block Kit limits Slack enforces (answering invalid_blocks / msg_too_long).
 MAX_BLOCKS, MAX_SECTION_TEXT, MAX_FIELDS, MAX_FIELD_TEXT, MAX_HEADER_TEXT = 50, 3000, 10, 2000, 150
 MAX_MESSAGE_TEXT = 40_000
+MAX_VIEW_BLOCKS = 100  # modals and the Home tab
 
 T = TypeVar("T")
 Payload = dict[str, Any]
@@ -370,6 +371,9 @@ class SlackDouble:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
+            "views.open": self._views_open,
+            "conversations.open": self._conversations_open,
+            "views.publish": self._views_publish,
         }
         token = authorization.removeprefix("Bearer ") if authorization else args.get("token")
         if method == "apps.connections.open":  # takes the app-level token, not the bot's
@@ -418,6 +422,41 @@ class SlackDouble:
         ts = self._next_ts()
         self._accept_message("chat.postEphemeral", args, channel=channel, ts=ts)
         return {"ok": True, "message_ts": ts}
+
+    def _conversations_open(self, args: Payload) -> Payload:
+        """A direct message with one user (``users``): its id is ``D`` + the user's."""
+        users = str(args.get("users") or "")
+        if not users or "," in users:
+            return _error("invalid_arguments")
+        return {"ok": True, "channel": {"id": "D" + users.removeprefix("U")}}
+
+    def _views_open(self, args: Payload) -> Payload:
+        """A modal: needs a trigger_id; ≤ 100 blocks, a title of ≤ 24 characters."""
+        if not args.get("trigger_id"):
+            return _error("invalid_arguments")
+        return self._view(args, "modal")
+
+    def _views_publish(self, args: Payload) -> Payload:
+        """The Home tab of ``user_id``: a ``home`` view of ≤ 100 blocks."""
+        if not args.get("user_id"):
+            return _error("invalid_arguments")
+        return self._view(args, "home")
+
+    def _view(self, args: Payload, kind: str) -> Payload:
+        view = args.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except json.JSONDecodeError:
+                return _error("invalid_arguments")
+        if not isinstance(view, dict) or view.get("type") != kind:
+            return _error("invalid_arguments")
+        blocks = view.get("blocks") or []
+        title = (view.get("title") or {}).get("text", "")
+        if len(blocks) > MAX_VIEW_BLOCKS or (kind == "modal" and not 0 < len(title) <= 24):
+            return _error("invalid_arguments")
+        self._counter += 1
+        return {"ok": True, "view": {**view, "id": f"V{self._counter:08d}", "hash": "h"}}
 
     def _files_get_upload_url(self, args: Payload) -> Payload:
         try:

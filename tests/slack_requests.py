@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 from urllib.parse import urlencode
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -101,3 +103,106 @@ def post_signed(
     except urllib.error.HTTPError as err:
         with err:
             return err.code, err.read().decode("utf-8", errors="replace")
+
+
+def block_actions_body(action: dict[str, Any], **fields: Any) -> str:
+    """A ``block_actions`` interaction as Slack POSTs it: a form with one field,
+    ``payload``, holding the JSON (``block_actions_payload``)."""
+    return urlencode({"payload": json.dumps(block_actions_payload(action, **fields))})
+
+
+def block_actions_payload(
+    action: dict[str, Any],
+    *,
+    channel_id: str = "C0TEST",
+    user_id: str = "U0TEST",
+    team_id: str = "T0TEST",
+    message_ts: str = "1700000000.000001",
+    thread_ts: str | None = None,
+    ephemeral: bool = False,
+    response_url: str | None = None,
+    trigger_id: str = "2000000000.0000000000.0123456789abcdef0123456789abcdef",
+) -> dict[str, Any]:
+    """A ``block_actions`` payload (over HTTP form-encoded, over Socket Mode as is).
+    ``action`` is the clicked element as Slack reports it (``action_id``, ``block_id``,
+    ``type`` and ``value`` or ``selected_option``)."""
+    container = {
+        "type": "message",
+        "message_ts": message_ts,
+        "channel_id": channel_id,
+        "is_ephemeral": ephemeral,
+    }
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": "tester", "team_id": team_id},
+        "api_app_id": "A0TEST",
+        "token": "verification-token-unused",
+        "container": container,
+        "trigger_id": trigger_id,
+        "team": {"id": team_id, "domain": "kpi-test"},
+        "channel": {"id": channel_id, "name": "kpi-test"},
+        "response_url": response_url or UNREACHABLE_RESPONSE_URL,
+        "actions": [{"action_ts": str(time.time()), **action}],
+    }
+    if not ephemeral:
+        message = {"type": "message", "ts": message_ts, "text": "an answer"}
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        payload["message"] = message
+    return payload
+
+
+def view_submission_body(
+    values: dict[str, Any],
+    *,
+    callback_id: str = "kpi_question_builder",
+    private_metadata: str = "",
+    user_id: str = "U0TEST",
+    team_id: str = "T0TEST",
+    view_id: str = "V0TEST",
+    trigger_id: str = "3000000000.0000000000.0123456789abcdef0123456789abcdef",
+) -> str:
+    """A modal's ``view_submission`` as Slack POSTs it (form field ``payload``, JSON).
+    ``values``: ``view.state.values`` (block_id → action_id → the element's state)."""
+    payload = {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": "kpi-test"},
+        "user": {"id": user_id, "username": "tester", "team_id": team_id},
+        "api_app_id": "A0TEST",
+        "token": "verification-token-unused",
+        "trigger_id": trigger_id,
+        "view": {
+            "id": view_id,
+            "team_id": team_id,
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "hash": "1700000000.abcdef",
+            "state": {"values": values},
+            "blocks": [],
+        },
+        "response_urls": [],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def app_home_opened_payload(
+    *, user_id: str = "U0TEST", event_id: str = "Ev0HOME", team_id: str = "T0TEST"
+) -> dict[str, Any]:
+    """An ``app_home_opened`` Events API callback (over HTTP as a JSON body, over
+    Socket Mode as an ``events_api`` envelope's payload)."""
+    return {
+        "token": "verification-token-unused",
+        "team_id": team_id,
+        "api_app_id": "A0TEST",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "event": {
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": "D" + user_id.removeprefix("U"),
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        },
+    }

@@ -78,10 +78,15 @@ class SocketModePeer:
 
     def send_slash_command(self, payload: dict[str, Any], retry_attempt: int = 0) -> str:
         """Push a ``slash_commands`` envelope; returns its ``envelope_id``."""
+        return self.send_envelope("slash_commands", payload, retry_attempt)
+
+    def send_envelope(self, kind: str, payload: dict[str, Any], retry_attempt: int = 0) -> str:
+        """Push an envelope of ``kind`` (``slash_commands``, ``interactive``,
+        ``events_api``); returns its ``envelope_id``."""
         envelope_id = str(uuid.uuid4())
         envelope = {
             "envelope_id": envelope_id,
-            "type": "slash_commands",
+            "type": kind,
             "accepts_response_payload": True,
             "payload": payload,
             "retry_attempt": retry_attempt,

@@ -112,6 +112,52 @@ def test_no_answer_shows_a_restricted_figure_outside_the_allowlists(
 
 
 @pytest.mark.parametrize("settings", SETTINGS.values(), ids=SETTINGS.keys())
+def test_no_button_shows_a_restricted_figure_outside_the_allowlists(
+    slack: SlackDouble, built_db: Path, settings: dict
+) -> None:
+    """The re-ask button (``kpi_ask_question``) carrying every kind's example, clicked by
+    each asker in each channel: judged as that person typing it there."""
+    import json
+    import uuid
+
+    from tests.slack_requests import block_actions_body, post_signed, signed_headers
+    from tests.test_slack_app import SECRET
+
+    lists = _lists(settings)
+    kpi = service_for(built_db)
+    restricted = {t: kinds.is_restricted(kpi.ask(t, charts=False)) for t in EXAMPLES}
+    restricted_charts = {
+        f"{chart.name}.png" for t in EXAMPLES if restricted[t] for chart in kpi.ask(t).charts
+    }
+    with running_bot(slack, kpi, **settings) as bot:
+        for channel, user in ASKERS:
+            for n, text in enumerate(EXAMPLES):
+                name, ts = uuid.uuid4().hex[:12], f"1700000001.{n:06d}"
+                body = block_actions_body(
+                    {"type": "button", "action_id": f"kpi_ask_question:{n}", "value": text},
+                    channel_id=channel,
+                    user_id=user,
+                    message_ts=ts,
+                    response_url=slack.response_url(name),
+                    trigger_id=f"{uuid.uuid4().int % 10**10}.{name}",
+                )
+                posts = len(slack.messages("chat.postMessage"))
+                assert post_signed(bot.url, body, signed_headers(SECRET, body))[0] == 200
+                replies = slack.wait_for(
+                    lambda name=name, posts=posts: (
+                        _replies_to(slack, name) or len(slack.messages("chat.postMessage")) > posts
+                    ),
+                    timeout=30,
+                )
+                if lists.audience(channel, user, restricted=restricted[text]) is Audience.REFUSED:
+                    assert replies is not True, ("refused, yet posted", text, channel, user)
+                    assert all(MONEY not in r.all_text for r in replies), (text, channel, user)
+        posted = {m.channel for m in slack.messages("chat.postMessage") if MONEY in m.all_text}
+        shared = {u.channel for u in slack.uploads() if u.filename in restricted_charts}
+        assert all(lists.public_in(c) for c in posted | shared), json.dumps(sorted(posted | shared))
+
+
+@pytest.mark.parametrize("settings", SETTINGS.values(), ids=SETTINGS.keys())
 def test_no_digest_surface_shows_revenue_outside_the_allowlists(
     built_db: Path, tmp_path: Path, settings: dict
 ) -> None:

@@ -85,11 +85,12 @@ def lines_sections(lines: list[str]) -> list[Block]:
     return blocks
 
 
-def fit(blocks: list[Block]) -> list[Block]:
-    """Drop blocks beyond Slack's limit, saying so in the last one."""
-    if len(blocks) <= MAX_BLOCKS:
+def fit(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[Block]:
+    """Drop blocks beyond Slack's limit (less room left for buttons: ``limit``), saying
+    so in the last one."""
+    if len(blocks) <= limit:
         return blocks
-    return [*blocks[: MAX_BLOCKS - 1], context(["…more than fits in one message."])]
+    return [*blocks[: limit - 1], context(["…more than fits in one message."])]
 
 
 def freshness_context(answer: Answer) -> list[Block]:

@@ -71,6 +71,7 @@ EMOJI = {
     ":lock:": "🔒",
     ":wave:": "👋",
     ":bell:": "🔔",
+    ":pushpin:": "📌",
 }
 _EMOJI_CODE = re.compile("|".join(re.escape(code) for code in EMOJI))
 

@@ -22,6 +22,7 @@ from bot.core.questions import DigestCommand, ParseError, Question, parse_questi
 from bot.kinds import kind_of
 from bot.sender import SlackSender, message_client
 from bot.settings import Settings
+from bot.slack import builder, home, interactive
 from bot.slack.commands import alerts, digest
 from bot.slack.context import CommandContext, Services
 from bot.slack.dedupe import SeenRequests
@@ -88,6 +89,10 @@ def register(
             services=services,
         )
         text = command.get("text", "")
+        # `/kpi` alone opens the question builder (its trigger_id lives 3 s: now, not
+        # behind queued answers); if Slack won't open it, the help answers instead.
+        if not text.strip() and builder.open_builder(sender.messages, services, command):
+            return
         if work is None:
             run_command(ctx, text)
             return
@@ -95,6 +100,11 @@ def register(
             work.submit(run_command, ctx, text)
         except RuntimeError:  # the pool is shutting down: answer here, never drop an acked command
             run_command(ctx, text)
+
+    # Buttons under answers: a click is a question as typed (bot/slack/interactive.py).
+    interactive.register(app, services, sender, seen, work, run_command)
+    builder.register(app, services, sender, seen, work, run_command)
+    home.register(app, services, seen, work)
 
 
 def run_command(ctx: CommandContext, text: str) -> None:

@@ -19,6 +19,7 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from bot.alerts.service import AlertService
     from bot.digest.service import DigestService
+    from bot.pins import PinStore
 
 log = logging.getLogger("bot.slack")
 
@@ -59,6 +60,7 @@ class Services:
     kpi: KpiService
     digest: DigestService | None = None
     alerts: AlertService | None = None
+    pins: PinStore | None = None  # App Home's pinned questions (KPI_STATE_DB)
 
 
 @dataclass
@@ -68,6 +70,12 @@ class CommandContext:
     respond: Respond
     sender: SlackSender
     services: Services
+    # Set when a button asked: public answers go into this thread (channel history is
+    # never rewritten) ...
+    thread_ts: str | None = None
+    # ... or, when the clicked answer was ephemeral, the new answer replaces it through
+    # the click's response_url (the only way to change an ephemeral message).
+    replace_source: bool = False
 
     @property
     def settings(self) -> Settings:
@@ -92,10 +100,18 @@ class CommandContext:
             self.refuse()
         elif audience is Audience.PRIVATE:
             self.reply_blocks_private(
-                fit([section(PRIVATE_ONLY), *answer_blocks(answer)]), answer_text(answer)
+                fit([section(PRIVATE_ONLY), *answer_blocks(answer, buttons=True)]),
+                answer_text(answer),
+                replaces=self.replace_source,
             )
-        elif private or isinstance(answer, ErrorAnswer):
+        elif isinstance(answer, ErrorAnswer):
             self.reply_private(answer)
+        elif private or self.replace_source:
+            self.reply_blocks_private(
+                answer_blocks(answer, buttons=True),
+                answer_text(answer),
+                replaces=self.replace_source,
+            )
         else:
             self.publish(self.services.kpi.with_charts(answer))
 
@@ -103,9 +119,10 @@ class CommandContext:
         """An ephemeral reply through response_url (works in any channel, no membership)."""
         self.reply_blocks_private(answer_blocks(answer), answer_text(answer))
 
-    def reply_blocks_private(self, blocks: list[dict], text: str) -> None:
+    def reply_blocks_private(self, blocks: list[dict], text: str, replaces: bool = False) -> None:
+        """``replaces``: this reply takes the place of the ephemeral message clicked."""
         response = self.respond(
-            blocks=blocks, text=text, response_type="ephemeral", replace_original=False
+            blocks=blocks, text=text, response_type="ephemeral", replace_original=replaces
         )
         # An expired or over-used response_url is the one failure the user can't be told
         # about; at least the log says so.
@@ -121,7 +138,9 @@ class CommandContext:
         if isinstance(answer, ErrorAnswer):
             self.reply_private(answer)
             return
-        result = self.sender.post_answer(self.channel_id, answer)
+        result = self.sender.post_answer(
+            self.channel_id, answer, thread_ts=self.thread_ts, buttons=True
+        )
         if result.error in NOT_A_MEMBER:
             hint = CANT_POST_HINTS.get(result.error, INVITE_HINT)
             self.reply_blocks_private(fit([section(hint), *answer_blocks(answer)]), hint)

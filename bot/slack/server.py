@@ -32,6 +32,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.chart_workers import ChartRenderer, ChartWorkers, render_inline
 from bot.digest.runtime import open_store, start_digest
+from bot.pins import PinStore
 from bot.service import KpiService
 from bot.settings import Settings, SettingsError
 from bot.slack.app import build_app, work_pool
@@ -226,6 +227,7 @@ def serve(settings: Settings, host: str, port: int) -> int:
     services = build_services(settings)
     # KPI_STATE_DB: the digest's job store and ledger, and the deliveries already seen.
     store, engine = open_store(settings)
+    services.pins = PinStore(engine)  # App Home's pinned questions
     work = work_pool()
     try:
         app = build_app(settings, services, work=work, seen=SharedSeenRequests(engine))

@@ -142,6 +142,13 @@ class DuckDBWarehouse:
                 conn.close()
         self._retired = busy
 
+    def data_version(self) -> tuple[int, ...]:
+        """Which data the file holds, as cheaply as a stat: ``bot build`` swaps in a new
+        file (a new inode and mtime). The answer cache is keyed by it."""
+        self._file_identity()  # the missing file's error and log line
+        stat = os.stat(self.path)
+        return stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size
+
     def _file_identity(self) -> tuple[int, int]:
         try:
             stat = os.stat(self.path)
