@@ -21,7 +21,7 @@ import duckdb
 import pytest
 
 from bot.access import Allowlists
-from bot.alerts.message import ASK_ACTION_ID, AlertContext, experiment_alert
+from bot.alerts.message import AlertContext, experiment_alert
 from bot.alerts.service import DELIVERY_FAILED, WAREHOUSE_UNREADABLE, AlertService
 from bot.alerts.store import AlertStore
 from bot.core import format as fmt
@@ -32,6 +32,7 @@ from bot.core.questions import ExperimentQuestion, parse_question
 from bot.core.windows import parse_window
 from bot.digest.schedule import naive_utc
 from bot.digest.store import DigestStore
+from bot.render.buttons import ASK_ACTION as ASK_ACTION_ID
 from bot.sender import SlackSender, message_client
 from bot.service import KpiService
 from bot.slack.health import report

@@ -16,7 +16,7 @@ from bot import kinds
 from bot.answers import ErrorAnswer, ExperimentAnswer, HelpAnswer, MetricAnswer, RevenueAnswer
 from bot.core.questions import ParseError, parse_question
 from bot.core.understanding import Understanding
-from bot.render.understood import ASK_ACTION_ID
+from bot.render.buttons import ASK_ACTION as ASK_ACTION_ID
 from bot.service import KpiService
 from tests.phrasing_support import AS_OF as CORPUS_AS_OF
 from tests.phrasing_support import yaml_vocabulary

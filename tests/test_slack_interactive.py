@@ -337,3 +337,20 @@ def test_a_malformed_click_gets_a_private_reply_never_a_traceback(
     assert reply.ephemeral and "<!channel>" not in reply.all_text
     assert "/kpi" in reply.all_text  # the help, or an error with what to type instead
     assert slack.errors == []
+
+
+def test_a_did_you_mean_choice_is_one_click_from_its_answer(bot: Bot, slack: SlackDouble) -> None:
+    """The phrasing front end's readings are re-ask buttons: clicking one answers it in
+    place of the private "did you mean"."""
+    source = bot.private_reply(bot.ask("ab checkout_redsign"))
+    choices = [
+        e
+        for b in source.blocks or []
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e.get("value") == "ab checkout_redesign"
+    ]
+    assert choices and re.fullmatch(ASK_ACTION_PATTERN, choices[0]["action_id"])
+    _, _, name = click(bot, choices[0], source, ephemeral=True)
+    [reply] = replies_to(slack, name)
+    assert reply.replace_original is True and "checkout_redesign" in header_of(reply)

@@ -26,9 +26,9 @@ from bot.core.alerts import (
 )
 from bot.core.charts import build_revenue_figure, to_png
 from bot.digest.store import Delivery
+from bot.render.buttons import ask_button_block
 
 CHART_DAYS = 28
-ASK_ACTION_ID = "kpi_ask_question"  # handled by the Slack edge: asks the button's value
 
 
 @dataclass(frozen=True)
@@ -159,20 +159,8 @@ def experiment_alert(
 
 
 def ask_button(question: str, label: str) -> dict:
-    """An actions block: one button whose value is ``question`` exactly as it would be
-    typed after ``/kpi``; the Slack edge's ``kpi_ask_question`` handler asks it."""
-    return {
-        "type": "actions",
-        "block_id": "kpi_alert_ask",
-        "elements": [
-            {
-                "type": "button",
-                "action_id": ASK_ACTION_ID,
-                "text": {"type": "plain_text", "text": f"Open: {label}"[:75], "emoji": True},
-                "value": question[:2000],
-            }
-        ],
-    }
+    """The button to the full answer (the Slack edge's re-ask action asks ``question``)."""
+    return ask_button_block(question, f"Open: {label}", "kpi_alert_ask")
 
 
 def metric_chart(

@@ -100,6 +100,16 @@ def follow_up_blocks(follow_ups: fu.FollowUps) -> list[Block]:
     return [{"type": "actions", "block_id": BLOCK_ID, "elements": elements[:MAX_ELEMENTS]}]
 
 
+def ask_button_block(question: str, label: str, block_id: str) -> Block:
+    """An actions block of one re-ask button (``value`` = ``question`` as typed after
+    ``/kpi``): a reading offered by the phrasing front end, an alert's full answer."""
+    return {
+        "type": "actions",
+        "block_id": block_id,
+        "elements": [_button(label, question[:MAX_BUTTON_VALUE], ASK_ACTION)],
+    }
+
+
 def _button(label: str, value: str, action_id: str) -> Block:
     return {"type": "button", "text": _plain(label), "value": value, "action_id": action_id}
 

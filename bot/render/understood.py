@@ -17,11 +17,9 @@ from typing import Any
 from bot.answers import Answer
 from bot.core.questions import echo
 from bot.render.blocks import Block, context
+from bot.render.buttons import ask_button_block
 
-ASK_ACTION_ID = "kpi_ask_question"
 ASK_BLOCK_PREFIX = "kpi_ask_"
-MAX_BUTTON_TEXT = 75  # Slack's limit for a button's text
-MAX_BUTTON_VALUE = 2000  # … and for its value
 MAX_BUTTONS = 5
 
 
@@ -52,18 +50,7 @@ def understood_blocks(answer: Answer) -> list[Block]:
 def choice_blocks(answer: Answer) -> list[Block]:
     """One button per offered reading (the value is the question to ask)."""
     return [
-        {
-            "type": "actions",
-            "block_id": f"{ASK_BLOCK_PREFIX}{i}",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": ASK_ACTION_ID,
-                    "text": {"type": "plain_text", "text": _clip(f"/kpi {choice}")},
-                    "value": choice[:MAX_BUTTON_VALUE],
-                }
-            ],
-        }
+        ask_button_block(choice, f"/kpi {choice}", f"{ASK_BLOCK_PREFIX}{i}")
         for i, choice in enumerate(getattr(answer, "choices", ())[:MAX_BUTTONS])
     ]
 
@@ -78,7 +65,3 @@ def understood_json(answer: Answer) -> dict[str, Any]:
     if getattr(answer, "choices", ()):
         body["choices"] = list(answer.choices)
     return body
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_BUTTON_TEXT else text[: MAX_BUTTON_TEXT - 1] + "…"
