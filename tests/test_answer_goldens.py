@@ -61,8 +61,21 @@ def _sha(data: bytes | str) -> str:
     return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
 
 
+def _rounded(value: object) -> object:
+    """Floats to 10 significant digits: a fresh ``dbt build`` of the same seeded data may
+    sum a mart's floats in another order (DuckDB aggregates in parallel), which moves the
+    last bits of e.g. a t statistic; what a person reads is far coarser than this."""
+    if isinstance(value, float):
+        return float(f"{value:.10g}")
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(item) for item in value]
+    return value
+
+
 def _dump(value: object) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+    return json.dumps(_rounded(value), sort_keys=True, default=str)
 
 
 def snapshot(kpi: KpiService) -> dict[str, dict[str, object]]:
