@@ -13,12 +13,13 @@ import os
 import re
 import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 
+from bot.core.table import Rows
 from bot.warehouse.base import (
     WarehouseError,
     WarehouseNotBuilt,
@@ -54,7 +55,7 @@ class DuckDBWarehouse:
         # The file is ATTACHed under its stem (see _open); queries name the marts through it.
         self._catalog = '"' + self.path.stem.replace('"', '""') + '"'
 
-    def run(self, name: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def run(self, name: str, params: dict[str, Any] | None = None) -> Rows:
         params = params or {}
         sql, expected = render_query(name, f"{self._catalog}.{MARTS_SCHEMA}", param_style="$")
         check_params(name, expected, params)
@@ -64,7 +65,7 @@ class DuckDBWarehouse:
         finally:
             self._release(conn)
 
-    def run_sql(self, label: str, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+    def run_sql(self, label: str, sql: str, params: dict[str, Any]) -> Rows:
         """Run SQL the bot generated (the semantic layer's MetricFlow SQL) on the same
         read-only connection as the named queries; values only as bound ``$name``
         parameters. ``label`` names the query in logs."""
@@ -82,7 +83,7 @@ class DuckDBWarehouse:
 
     def _run_on(
         self, conn: duckdb.DuckDBPyConnection, name: str, sql: str, params: dict[str, Any]
-    ) -> pd.DataFrame:
+    ) -> Rows:
         try:
             cursor = conn.cursor()
         except duckdb.Error as err:
@@ -91,7 +92,9 @@ class DuckDBWarehouse:
         started = time.perf_counter()
         timer.start()
         try:
-            frame = cursor.execute(sql, params).df()
+            cursor.execute(sql, params)
+            columns = tuple(d[0] for d in cursor.description or ())
+            data = cursor.fetchall()
         except duckdb.InterruptException:
             raise WarehouseTimeout(
                 f"The query took longer than {self.timeout_s:g} s and was stopped."
@@ -108,10 +111,10 @@ class DuckDBWarehouse:
         log.info(
             "query=%s engine=duckdb rows=%d duration_ms=%.1f",
             name,
-            len(frame),
+            len(data),
             (time.perf_counter() - started) * 1000,
         )
-        return frame
+        return Rows(columns, tuple(map(_plain_row, data)))
 
     def _acquire(self) -> duckdb.DuckDBPyConnection:
         """The connection to the file now at ``path``, counted as in use until released."""
@@ -185,3 +188,11 @@ class DuckDBWarehouse:
                     conn.close()
             self._conn, self._retired = None, []
             self._identity = None
+
+
+def _plain_row(row: tuple) -> tuple:
+    """DECIMAL values as floats, as a DataFrame's float64 column held them (the marts'
+    sums of doubles are doubles already; this covers an engine-chosen DECIMAL)."""
+    if not any(isinstance(value, Decimal) for value in row):
+        return row
+    return tuple(float(value) if isinstance(value, Decimal) else value for value in row)
