@@ -7,6 +7,11 @@ renders in worker processes (``KPI_CHART_PROCESSES``, default 1; 0 = in-thread, 
 the CLI does). The chart functions in ``bot.core.charts`` are pure and
 take plain data, so a worker gets exactly the arguments an inline call would and returns
 the same PNG bytes. benchmarks/README.md has the before/after figures.
+
+A worker imports what drawing needs: ``bot.core.charts`` (matplotlib, numpy, PIL) and
+the plain data types it is sent (``bot.core.table``, ``bot.core.chart_data``); never
+pandas or the serving stack. (``python -m bot serve`` runs ``bot.__main__``, which spawn
+does not re-run in its children.)
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -56,6 +62,12 @@ def _exit_with(parent: int) -> None:
 
 def _ready() -> bool:
     return True
+
+
+def loaded_modules() -> list[str]:
+    """The modules imported in this process (tests and benchmarks ask a worker what it
+    loaded: drawing needs matplotlib, numpy and the chart code, not pandas or Slack)."""
+    return sorted(sys.modules)
 
 
 class ChartWorkers:

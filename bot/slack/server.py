@@ -82,9 +82,16 @@ def build_services(settings: Settings) -> Services:
         workers.warm()  # the workers start while the app connects to Slack
         render = workers
     kpi = KpiService.from_settings(settings, render)
-    # MetricFlow (~1.5 s of imports) loads in the background: start-up doesn't wait.
-    kpi.semantic.warm_in_background()
+    # MetricFlow (~1.7 s of imports) is warmed by serve() once it listens (_warm_up).
     return Services(settings=settings, kpi=kpi)
+
+
+def _warm_up(services: Services) -> None:
+    """After the server listens: load MetricFlow and the metric vocabulary in a
+    background thread. Started before listening it would share the GIL with start-up
+    (imports are Python) and delay it; a question arriving meanwhile is acked at once,
+    and a metric question waits for the vocabulary (benchmarks/README.md, "Footprint")."""
+    services.kpi.semantic.warm_in_background()
 
 
 def wsgi_app(
@@ -249,10 +256,11 @@ def serve(settings: Settings, host: str, port: int) -> int:
     }
     try:
         if socket_mode:
-            return _serve_socket_mode(app, settings, host, port, checks)
+            return _serve_socket_mode(app, settings, host, port, checks, services)
         server = make_http_server(app, host, port, checks=checks)
         log.warning("kpi-bot listening on http://%s:%s%s", host, server.effective_port, EVENTS_PATH)
         _stop_on_sigterm(lambda: _close_after_inflight(server))
+        _warm_up(services)  # the socket is bound: connections queue while it starts
         server.run()
         return 0
     finally:
@@ -265,7 +273,12 @@ def serve(settings: Settings, host: str, port: int) -> int:
 
 
 def _serve_socket_mode(
-    app: App, settings: Settings, host: str, port: int, checks: Mapping[str, Check]
+    app: App,
+    settings: Settings,
+    host: str,
+    port: int,
+    checks: Mapping[str, Check],
+    services: Services | None = None,
 ) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -274,6 +287,8 @@ def _serve_socket_mode(
     health = make_http_server(app, host, port, serve_events=False, checks=checks)
     threading.Thread(target=health.run, daemon=True, name="health").start()
     log.warning("kpi-bot connecting over Socket Mode (health on port %s)", health.effective_port)
+    if services is not None:
+        _warm_up(services)  # the health endpoint is up; the socket connects meanwhile
     SocketModeHandler(app, settings.slack_app_token).start()
     return 0
 
