@@ -75,11 +75,14 @@ class HttpLimits:
     connection_limit: int = 500
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, workers: ChartWorkers | None = None) -> Services:
+    """``workers``: chart workers started already (``python -m bot serve`` starts them
+    before importing this module); else they start here when configured."""
     render: ChartRenderer = render_inline
-    if settings.chart_processes:
+    if workers is None and settings.chart_processes:
         workers = ChartWorkers(settings.chart_processes)
         workers.warm()  # the workers start while the app connects to Slack
+    if workers is not None:
         render = workers
     kpi = KpiService.from_settings(settings, render)
     # MetricFlow (~1.7 s of imports) is warmed by serve() once it listens (_warm_up).
@@ -227,10 +230,10 @@ def stop_http_server(server) -> None:
         log.info("HTTP server already closed")
 
 
-def serve(settings: Settings, host: str, port: int) -> int:
+def serve(settings: Settings, host: str, port: int, workers: ChartWorkers | None = None) -> int:
     socket_mode = bool(settings.slack_app_token)
     settings.require_slack(socket_mode=socket_mode)
-    services = build_services(settings)
+    services = build_services(settings, workers)
     # KPI_STATE_DB: the digest's job store and ledger, and the deliveries already seen.
     store, engine = open_store(settings)
     work = work_pool()
