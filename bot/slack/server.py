@@ -89,12 +89,20 @@ def build_services(settings: Settings, workers: ChartWorkers | None = None) -> S
     return Services(settings=settings, kpi=kpi)
 
 
-def _warm_up(services: Services) -> None:
-    """After the server listens: load MetricFlow and the metric vocabulary in a
-    background thread. Started before listening it would share the GIL with start-up
-    (imports are Python) and delay it; a question arriving meanwhile is acked at once,
-    and a metric question waits for the vocabulary (benchmarks/README.md, "Footprint")."""
-    services.kpi.semantic.warm_in_background()
+WARM_UP_DELAY_S = 1.0
+
+
+def _warm_up(services: Services, delay_s: float = WARM_UP_DELAY_S) -> threading.Timer:
+    """Once the server listens, and ``delay_s`` later: load MetricFlow and the metric
+    vocabulary in a background thread. Before listening it would share the GIL with
+    start-up (imports are Python) and delay it; the delay leaves the first second's
+    questions the CPU (a metric question among them loads the vocabulary itself, as
+    soon as it arrives). Acks never wait for it (benchmarks/README.md, "Footprint")."""
+    timer = threading.Timer(delay_s, services.kpi.semantic.warm_in_background)
+    timer.daemon = True
+    timer.name = "semantic-warm-timer"
+    timer.start()
+    return timer
 
 
 def wsgi_app(
