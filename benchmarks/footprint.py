@@ -345,7 +345,13 @@ def base_import_s() -> float:
 
 
 def serve_kind(
-    root: Path, db: Path, log_dir: Path, index: int, first: str, then: tuple[str, ...] = ()
+    root: Path,
+    db: Path,
+    log_dir: Path,
+    index: int,
+    first: str,
+    then: tuple[str, ...] = (),
+    chart_processes: str | None = None,
 ) -> dict[str, Any]:
     """Start ``python -m bot serve`` from checkout ``root``; the moment it listens, ask
     ``first`` (its ack, and its answer's arrival after listening), then ``then`` one by
@@ -361,6 +367,8 @@ def serve_kind(
             "KPI_DUCKDB_PATH": str(db),
             "KPI_STATE_DB": f"sqlite:///{log_dir}/state-{index}.sqlite",
         }
+        if chart_processes is not None:
+            env["KPI_CHART_PROCESSES"] = chart_processes
         log = (log_dir / f"serve-{index}.log").open("w")
         base = f"http://127.0.0.1:{port}"
         started = time.monotonic()
@@ -467,6 +475,9 @@ def main(argv: list[str] | None = None) -> int:
         help="another checkout (e.g. a worktree at 63c7637) measured in the same run, "
         "its starts alternating with this tree's",
     )
+    parser.add_argument(
+        "--chart-processes", help="KPI_CHART_PROCESSES for serve (default: serve's default, 1)"
+    )
     args = parser.parse_args(argv)
     starts = args.starts or (1 if args.quick else 3)
     questions = args.questions if args.questions is not None else 30
@@ -488,7 +499,9 @@ def main(argv: list[str] | None = None) -> int:
             for kind, text in KINDS.items():
                 base.append(base_import_s())
                 for tree, root in trees.items():
-                    run = serve_kind(root, db, Path(tmp), index, text)
+                    run = serve_kind(
+                        root, db, Path(tmp), index, text, chart_processes=args.chart_processes
+                    )
                     index += 1
                     listening[tree].append(run["listening_s"])
                     firsts[tree][kind].append(run["first_answer_after_listening_s"])
@@ -502,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
         mixed = tuple(MIXED_ALL[i % len(MIXED_ALL)] for i in range(questions))
         rss = {}
         for tree, root in trees.items():
-            run = serve_kind(root, db, Path(tmp), index, mixed[0], mixed[1:])
+            run = serve_kind(root, db, Path(tmp), index, mixed[0], mixed[1:], args.chart_processes)
             index += 1
             rss[tree] = run
     profiles = {tree: import_profile(root) for tree, root in trees.items()}
