@@ -76,6 +76,28 @@ assert sorted(set(calls)) == ["experiment_chart", "funnel_chart", "retention_hea
     assert not loaded & {*HEAVY, *PLOTTING}, sorted(loaded & {*HEAVY, *PLOTTING})
 
 
+def test_metric_answers_load_metricflow_but_no_pandas_or_plotting(built_db: Path) -> None:
+    """The semantic layer (after serve's warm-up, or on the first metric question) adds
+    MetricFlow to the serving process, and still no pandas or plotting library."""
+    code = f"""
+from datetime import date
+from bot.service import KpiService
+from bot.warehouse.base import MartReader
+from bot.warehouse.duckdb_adapter import DuckDBWarehouse
+
+def named_only(chart, *args, **kwargs):
+    return b"not drawn here"
+service = KpiService(MartReader(DuckDBWarehouse({str(built_db)!r})), render=named_only)
+for text in ("revenue by country last 30 days", "orders, revenue last 8 weeks weekly",
+             "metrics"):
+    answer = service.ask(text, as_of=date(2026, 11, 25), charts=True)
+    assert type(answer).__name__ in ("MetricAnswer", "MetricCatalogAnswer"), (text, answer)
+"""
+    loaded = loaded_in_fresh_python(code)
+    assert "metricflow" in loaded  # the answers really went through the semantic layer
+    assert not loaded & {"pandas", *PLOTTING}, sorted(loaded & {"pandas", *PLOTTING})
+
+
 def test_a_chart_worker_imports_what_drawing_needs_and_no_pandas() -> None:
     code = """
 from datetime import date
