@@ -1,24 +1,27 @@
-"""Footprint: cold start to first answer, RSS while serving, dependency size, imports.
+"""Footprint of ``serve`` (issue #20): cold start, first answers, RSS, imports.
 
-    .venv/bin/python -m benchmarks.footprint            # 1× data, 5 cold starts, 30 commands
-    .venv/bin/python -m benchmarks.footprint --quick    # 10k users, 2 cold starts, 9 commands
+    .venv/bin/python -m benchmarks.footprint                         # this tree
+    .venv/bin/python -m benchmarks.footprint --compare ../before     # and another checkout
+    .venv/bin/python -m benchmarks.footprint --quick                 # 10k users, 1 start/kind
 
-* **Cold start**: ``python -m bot serve`` (HTTP mode, 127.0.0.1, a free port) is started
-  as a child process with ``SLACK_API_URL`` pointing at a Slack Web API double running in
-  this process. We poll ``/healthz`` until it answers (*listening*), then POST one signed
-  ``/kpi revenue …`` and stop the clock when the double has the message and the shared
-  PNG (*first answer*). Both are measured from just before ``Popen``.
-* **RSS**: ``VmRSS``/``VmHWM`` from ``/proc/<pid>/status`` once listening, after the first
-  answer, and after a stream of mixed commands (revenue, ab, retention).
-* **Installed dependencies**: the runtime closure of ``requirements.txt`` (what a
-  production image installs; dev/test packages excluded), summed from each installed
-  distribution's RECORD, and the whole virtualenv for comparison: the dependency layer
-  the Dockerfile's ``pip install -r requirements.txt`` adds (base image not counted).
-* **Imports**: ``python -X importtime -c "import bot.service"`` — the top costs by
-  top-level package — and the wall time of importing the modules each entry point needs.
+* **Cold start**: ``python -m bot serve`` (HTTP mode, 127.0.0.1, a free port) of a
+  checkout (``PYTHONPATH`` and cwd = that tree) is started with ``SLACK_API_URL`` pointing
+  at a Slack Web API double in this process. *Listening*: ``/healthz`` answers 200,
+  measured from just before ``Popen``. The moment it listens, one signed ``/kpi`` of one
+  kind (revenue, ab, retention, metrics, funnel; each answered with a chart) is posted:
+  its HTTP ack time, and its *first answer* (message and shared PNG at the double) after
+  listening. One start per kind and tree per round, trees alternating.
+* **Base libraries**: wall time of ``python -c "import slack_bolt, slack_sdk, duckdb,
+  waitress, apscheduler, sqlalchemy, scipy.special"``, sampled between the starts, so
+  "listening within 1.3× of it" is measured side by side on the same machine and load.
+* **RSS**: ``VmRSS`` of the serving process and of each chart worker (its children) after
+  ``--questions`` mixed questions of every kind (one start per tree).
+* **Imports**: ``python -X importtime -c "import bot.slack.server"`` per tree: the
+  largest top-level packages (cumulative) and which of pandas/matplotlib/metricflow load.
 
-The bot answers with its real clock here (it's a separate process), so the revenue
-question names explicit dates inside the generated data.
+The bot answers with its real clock here (it's a separate process), so questions name
+explicit dates inside the generated data. The older helpers below (``serve_once``,
+``dependency_sizes``, ``import_times``) are kept for the figures quoted before #20.
 """
 
 from __future__ import annotations
@@ -45,7 +48,6 @@ from benchmarks.common import (
     DEFAULT_USERS,
     ROOT,
     ensure_warehouse,
-    fmt_ms,
     load_average,
     machine,
     python_env,
@@ -55,8 +57,35 @@ from benchmarks.common import (
 )
 from benchmarks.latency import SECRET, TOKEN, double_errors  # the same signing secret and token
 
-REVENUE = f"revenue {BENCH_END - timedelta(days=29):%Y-%m-%d} to {BENCH_END:%Y-%m-%d}"
+_SPAN = f"{BENCH_END - timedelta(days=29):%Y-%m-%d} to {BENCH_END:%Y-%m-%d}"
+REVENUE = f"revenue {_SPAN}"
 MIXED = (REVENUE, "ab checkout_redesign", "retention")
+# One question per kind, each answered with a chart (issue #20's "first answer of each kind").
+KINDS = {
+    "revenue": REVENUE,
+    "ab": "ab checkout_redesign",
+    "retention": "retention",
+    "metrics": f"revenue by country {_SPAN}",
+    "funnel": f"funnel {_SPAN}",
+}
+MIXED_ALL = (
+    *KINDS.values(),
+    "ab pricing_page_abn",
+    f"orders by traffic_source {_SPAN}",
+    "retention 8",
+    f"funnel {_SPAN} by browser",
+    f"revenue {BENCH_END - timedelta(days=6):%Y-%m-%d} to {BENCH_END:%Y-%m-%d}",
+)
+# What any server of this kind imports (Slack, HTTP, warehouse, scheduler, state, stats).
+BASE_LIBRARIES = (
+    "slack_bolt",
+    "slack_sdk",
+    "duckdb",
+    "waitress",
+    "apscheduler",
+    "sqlalchemy",
+    "scipy.special",
+)
 START_TIMEOUT_S = 120
 
 
@@ -286,11 +315,148 @@ def import_times(modules: list[str], runs: int) -> dict[str, Any]:
     return out
 
 
-# --------------------------------------------------------------------------- main
+# --------------------------------------------------------------------------- issue #20
+
+
+def _children_rss(pid: int) -> list[int]:
+    """VmRSS of each child process of ``pid`` (the chart workers), bytes."""
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                out.append(_proc_status(int(child)).get("VmRSS", 0))
+    return out
+
+
+def _root_env(root: Path) -> dict[str, str]:
+    return python_env() | {"PYTHONPATH": str(root)}
+
+
+def base_import_s() -> float:
+    """Wall time of a fresh interpreter importing the libraries any server needs."""
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", f"import {', '.join(BASE_LIBRARIES)}"],
+        cwd=ROOT,
+        env=python_env(),
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
+def serve_kind(
+    root: Path,
+    db: Path,
+    log_dir: Path,
+    index: int,
+    first: str,
+    then: tuple[str, ...] = (),
+    chart_processes: str | None = None,
+) -> dict[str, Any]:
+    """Start ``python -m bot serve`` from checkout ``root``; the moment it listens, ask
+    ``first`` (its ack, and its answer's arrival after listening), then ``then`` one by
+    one; RSS of the serving process and of each chart worker at the end."""
+    from tests.slack_double import SlackDouble
+
+    port = _free_port()
+    with SlackDouble(token=TOKEN) as slack:
+        env = _root_env(root) | {
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack.base_url,
+            "KPI_DUCKDB_PATH": str(db),
+            "KPI_STATE_DB": f"sqlite:///{log_dir}/state-{index}.sqlite",
+        }
+        if chart_processes is not None:
+            env["KPI_CHART_PROCESSES"] = chart_processes
+        log = (log_dir / f"serve-{index}.log").open("w")
+        base = f"http://127.0.0.1:{port}"
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_healthy(f"{base}/healthz", proc, started + START_TIMEOUT_S)
+            listening = time.monotonic()
+            acks = []
+            arrived = _ask_acked(f"{base}/slack/events", slack, first, acks)
+            for text in then:
+                _ask_acked(f"{base}/slack/events", slack, text, acks)
+            serving = _proc_status(proc.pid)
+            workers = _children_rss(proc.pid)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.close()
+        if double_errors(slack):
+            raise SystemExit(f"the Slack double failed: {double_errors(slack)}")
+    return {
+        "listening_s": listening - started,
+        "first_ack_s": acks[0],
+        "first_answer_after_listening_s": arrived - listening,
+        "questions": 1 + len(then),
+        "serving_rss": serving["VmRSS"],
+        "serving_hwm": serving["VmHWM"],
+        "worker_rss": workers,
+    }
+
+
+def _ask_acked(url: str, slack: Any, text: str, acks: list[float]) -> float:
+    """``_ask``, recording the HTTP ack time of the command in ``acks``."""
+    from benchmarks import latency
+
+    real = latency.send_command
+
+    def timed(*args: Any) -> tuple[float, float, str]:
+        sent, acked, name = real(*args)
+        acks.append(acked)
+        return sent, acked, name
+
+    latency.send_command = timed
+    try:
+        return _ask(url, slack, text)
+    finally:
+        latency.send_command = real
+
+
+def import_profile(root: Path, module: str = "bot.slack.server") -> dict[str, Any]:
+    """``-X importtime`` of ``module`` in checkout ``root``: cumulative time of the
+    largest top-level packages and whether pandas / matplotlib / metricflow are in it."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        cwd=root,
+        env=_root_env(root),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    cumulative: dict[str, int] = {}
+    for line in proc.stderr.splitlines():
+        match = _IMPORT_LINE.match(line)
+        if match and match[4] == match[4].split(".")[0]:  # a top-level package's own line
+            cumulative[match[4]] = max(cumulative.get(match[4], 0), int(match[2]))
+    top = sorted(cumulative.items(), key=lambda kv: kv[1], reverse=True)[:10]
+    return {
+        "module": module,
+        "top_cumulative_ms": {k: round(v / 1000, 1) for k, v in top},
+        "heavy_imported": sorted(set(cumulative) & {"pandas", "matplotlib", "metricflow"}),
+    }
 
 
 def _mib(n: int) -> str:
     return f"{n / 2**20:.0f}"
+
+
+def _median_s(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -299,103 +465,112 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--quick", action="store_true", help="small data, fewer starts")
-    parser.add_argument("--starts", type=int, help="cold starts (default 5; quick 2)")
-    parser.add_argument("--commands", type=int, help="commands after the first (default 30)")
+    parser.add_argument("--quick", action="store_true", help="small data, one start per kind")
+    parser.add_argument("--starts", type=int, help="cold starts per kind and tree (default 3)")
+    parser.add_argument("--questions", type=int, help="mixed questions for RSS (default 30)")
     parser.add_argument("--users", type=int, help=f"demo users (default {DEFAULT_USERS:,})")
+    parser.add_argument(
+        "--compare",
+        metavar="DIR",
+        help="another checkout (e.g. a worktree at 63c7637) measured in the same run, "
+        "its starts alternating with this tree's",
+    )
     parser.add_argument(
         "--chart-processes", help="KPI_CHART_PROCESSES for serve (default: serve's default, 1)"
     )
     args = parser.parse_args(argv)
-    starts = args.starts or (2 if args.quick else 5)
-    commands = args.commands if args.commands is not None else (9 if args.quick else 30)
+    starts = args.starts or (1 if args.quick else 3)
+    questions = args.questions if args.questions is not None else 30
     users = args.users or (10_000 if args.quick else DEFAULT_USERS)
     db = ensure_warehouse(users)
-    before = load_average()
-    print(f"footprint: {users:,} users, {starts} cold starts, load {before}")
+    trees = {"this tree": ROOT}
+    if args.compare:
+        trees["compare"] = Path(args.compare).resolve()
+    load_before = load_average()
+    print(f"footprint: {users:,} users, {starts} start(s) per kind and tree, load {load_before}")
 
-    runs = []
+    listening: dict[str, list[float]] = {t: [] for t in trees}
+    firsts: dict[str, dict[str, list[float]]] = {t: {k: [] for k in KINDS} for t in trees}
+    acks: dict[str, list[float]] = {t: [] for t in trees}
+    base: list[float] = []
+    index = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for i in range(starts):
-            runs.append(
-                serve_once(db, commands if i == 0 else 0, Path(tmp), i, args.chart_processes)
-            )
-            print(
-                f"  start {i + 1}: listening {runs[-1]['listening_s']:.2f} s, "
-                f"first answer {runs[-1]['first_answer_s']:.2f} s",
-                flush=True,
-            )
-    cold = {
-        "listening": summary(r["listening_s"] for r in runs),
-        "first_answer": summary(r["first_answer_s"] for r in runs),
-    }
-    serving = runs[0]
-    deps = dependency_sizes()
-    imports = [import_costs(m) for m in ("bot.service", "bot.slack.server")]
-    wall = import_times(
-        [
-            "bot.cli",
-            "bot.service",
-            "bot.slack.server",
-            "matplotlib.figure",
-            "pandas",
-            "scipy.special",
-            "scipy.stats",
-        ],
-        runs=3 if args.quick else 5,
-    )
+        for _ in range(starts):
+            for kind, text in KINDS.items():
+                base.append(base_import_s())
+                for tree, root in trees.items():
+                    run = serve_kind(
+                        root, db, Path(tmp), index, text, chart_processes=args.chart_processes
+                    )
+                    index += 1
+                    listening[tree].append(run["listening_s"])
+                    firsts[tree][kind].append(run["first_answer_after_listening_s"])
+                    acks[tree].append(run["first_ack_s"])
+                    print(
+                        f"  {tree:9} {kind:9} listening {run['listening_s']:.2f} s, "
+                        f"ack {run['first_ack_s'] * 1000:.0f} ms, answer "
+                        f"+{run['first_answer_after_listening_s']:.2f} s after listening",
+                        flush=True,
+                    )
+        mixed = tuple(MIXED_ALL[i % len(MIXED_ALL)] for i in range(questions))
+        rss = {}
+        for tree, root in trees.items():
+            run = serve_kind(root, db, Path(tmp), index, mixed[0], mixed[1:], args.chart_processes)
+            index += 1
+            rss[tree] = run
+    profiles = {tree: import_profile(root) for tree, root in trees.items()}
+    base_s = _median_s(base)
 
-    print("\nCold start of `python -m bot serve` (s, median over starts)")
-    print(f"  listening (/healthz 200)   {cold['listening']['p50_ms'] / 1000:.2f}")
-    print(f"  first answer (msg + PNG)   {cold['first_answer']['p50_ms'] / 1000:.2f}")
-    print("\nRSS of the serving process (MiB; 'with workers' adds its child processes)")
+    print(f"\nBase server libraries ({', '.join(BASE_LIBRARIES)}): import {base_s:.2f} s (p50)")
+    rows = []
+    for tree in trees:
+        listen = _median_s(listening[tree])
+        rows.append(
+            [
+                tree,
+                f"{listen:.2f}",
+                f"{listen / base_s:.2f}×",
+                *(f"{_median_s(firsts[tree][k]):.2f}" for k in KINDS),
+                f"{max(acks[tree]) * 1000:.0f}",
+            ]
+        )
+    print("\nCold start (s, p50): listening, and each kind's first answer after listening")
+    print(table(["tree", "listening", "÷ base", *KINDS, "max first ack ms"], rows))
+    print(f"\nRSS after {questions} mixed questions (MiB)")
     rows = [
         [
-            label,
-            _mib(serving[key]["VmRSS"]),
-            _mib(serving[key]["VmHWM"]),
-            serving[key]["Threads"],
-            _mib(serving[key]["tree"]),
+            tree,
+            _mib(r["serving_rss"]),
+            " + ".join(_mib(w) for w in r["worker_rss"]) or "-",
+            _mib(r["serving_rss"] + sum(r["worker_rss"])),
+            _mib(r["serving_hwm"]),
         ]
-        for label, key in (
-            ("listening", "rss_listening"),
-            ("after first answer", "rss_after_first_answer"),
-            (f"after {serving['commands']} commands", "rss_after_commands"),
-        )
+        for tree, r in rss.items()
     ]
-    print(table(["when", "VmRSS", "VmHWM (peak)", "threads", "with workers"], rows))
-    print(
-        f"\nInstalled runtime dependencies (requirements.txt closure, "
-        f"{deps['runtime_closure_packages']} packages): {deps['runtime_closure_mib']} MiB; "
-        f"whole venv site-packages: {deps['site_packages_mib']} MiB"
-    )
-    print("  largest: " + ", ".join(f"{k} {v}" for k, v in deps["largest_runtime_mib"].items()))
-    for imp in imports:
+    print(table(["tree", "serving", "chart worker(s)", "total", "serving peak"], rows))
+    for tree, prof in profiles.items():
         print(
-            f"\n-X importtime: import {imp['module']} = {imp['total_ms']} ms; "
-            "self time by top-level package (ms):"
+            f"\n-X importtime, import bot.slack.server ({tree}): heavy "
+            f"{prof['heavy_imported'] or 'none'}; top packages (cumulative ms): "
+            + ", ".join(f"{k} {v}" for k, v in prof["top_cumulative_ms"].items())
         )
-        print("  " + ", ".join(f"{k} {v}" for k, v in imp["top_self_ms"].items()))
-    print("\n`python -c 'import …'` in a fresh interpreter (ms, p50)")
-    rows = [[k, fmt_ms(v["wall"]["p50_ms"]), fmt_ms(v["cpu"]["p50_ms"])] for k, v in wall.items()]
-    print(table(["module", "wall", "cpu (user+sys)"], rows))
     write_result(
         "footprint" + ("-quick" if args.quick else ""),
         {
-            "command": "python -m benchmarks.footprint" + (" --quick" if args.quick else ""),
+            "command": "python -m benchmarks.footprint"
+            + (" --quick" if args.quick else "")
+            + (f" --compare {args.compare}" if args.compare else ""),
             "users": users,
             "machine": machine(),
-            "load_average_before": before,
+            "load_average_before": load_before,
             "load_average_after": load_average(),
-            "cold_start": cold,
-            "cold_start_runs": [
-                {k: round(r[k], 3) for k in ("listening_s", "first_answer_s")} for r in runs
-            ],
-            "serving": serving,
-            "dependencies": deps,
-            "importtime": imports,
-            "import_times": wall,
-            "median_first_answer_s": round(statistics.median(r["first_answer_s"] for r in runs), 3),
+            "trees": {k: str(v) for k, v in trees.items()},
+            "base_import_s": base,
+            "listening_s": listening,
+            "first_answer_after_listening_s": firsts,
+            "first_ack_s": acks,
+            "rss": rss,
+            "import_profile": profiles,
         },
     )
     return 0

@@ -352,9 +352,17 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    # The chart workers start first: they import matplotlib on the other core while this
+    # process imports the server (~1 s), so the first chart doesn't wait for them.
+    from bot.chart_workers import ChartWorkers
+
+    settings.require_slack(socket_mode=bool(settings.slack_app_token))  # fail before spawning
+    workers = ChartWorkers(settings.chart_processes) if settings.chart_processes else None
+    if workers is not None:
+        workers.warm()
     from bot.slack.server import serve
 
-    return serve(settings, host=args.host, port=args.port)
+    return serve(settings, host=args.host, port=args.port, workers=workers)
 
 
 def _digest(args: argparse.Namespace, settings: Settings) -> int:

@@ -50,7 +50,7 @@ def _reader(path: str, stop, progress, results) -> None:
             try:
                 frame = warehouse.run(name, params)
                 if name == "data_status":
-                    as_of = str(frame["data_as_of"].iloc[0])
+                    as_of = str(frame["data_as_of"][0])
                     if not seen or seen[-1] != as_of:
                         seen.append(as_of)
                 elif name == "revenue_daily" and len(frame) != 30:
@@ -112,7 +112,7 @@ def test_reader_in_another_process_survives_two_rebuilds(built_db: Path, tmp_pat
     # A reader in this process too: it must not be handed the old file by DuckDB's
     # per-process instance cache after the swap.
     local = DuckDBWarehouse(live)
-    assert str(local.run("data_status")["data_as_of"].iloc[0]) == old_as_of
+    assert str(local.run("data_status")["data_as_of"][0]) == old_as_of
 
     ctx = mp.get_context("spawn")
     stop, progress, results = ctx.Event(), ctx.Value("i", 0), ctx.Queue()
@@ -136,7 +136,7 @@ def test_reader_in_another_process_survives_two_rebuilds(built_db: Path, tmp_pat
             before = progress.value
             build(live)
             during.append(progress.value - before)
-            assert str(local.run("data_status")["data_as_of"].iloc[0]) == new_as_of
+            assert str(local.run("data_status")["data_as_of"][0]) == new_as_of
             _wait_for(progress, progress.value + 20)  # queries after the swap, too
     finally:
         stop.set()

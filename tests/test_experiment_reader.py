@@ -13,6 +13,7 @@ import pytest
 
 from bot.answerers.experiments import plan_for, variants_from_rows
 from bot.core.plan import ExperimentPlan, default_plan, plan_from_row
+from bot.core.table import Rows
 from bot.warehouse.base import CUPED_COLUMNS, MartReader
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse
 
@@ -87,17 +88,37 @@ def test_cuped_sums_reach_the_variants(reader, built_db) -> None:
 
 
 def test_missing_cuped_sums_mean_no_covariate() -> None:
-    rows = pd.DataFrame(
-        {
-            "variant": ["control", "treatment"],
-            "users": [10, 10],
-            "converters": [1, 2],
-            "revenue_sum": [10.0, 20.0],
-            "revenue_sum_squares": [100.0, 400.0],
-            "pre_revenue_sum": [float("nan"), 3.0],
-            "pre_revenue_sum_squares": [None, 9.0],
-            "revenue_pre_revenue_sum_products": [1.0, 2.0],
-        }
+    rows = Rows.from_records(
+        (
+            "variant",
+            "users",
+            "converters",
+            "revenue_sum",
+            "revenue_sum_squares",
+            *CUPED_COLUMNS,
+        ),
+        [
+            {
+                "variant": "control",
+                "users": 10,
+                "converters": 1,
+                "revenue_sum": 10.0,
+                "revenue_sum_squares": 100.0,
+                "pre_revenue_sum": float("nan"),
+                "pre_revenue_sum_squares": None,
+                "revenue_pre_revenue_sum_products": 1.0,
+            },
+            {
+                "variant": "treatment",
+                "users": 10,
+                "converters": 2,
+                "revenue_sum": 20.0,
+                "revenue_sum_squares": 400.0,
+                "pre_revenue_sum": 3.0,
+                "pre_revenue_sum_squares": 9.0,
+                "revenue_pre_revenue_sum_products": 2.0,
+            },
+        ],
     )
     control, treatment = variants_from_rows(rows)
     assert control.pre_revenue_sum is None and control.pre_revenue_sum_squares is None

@@ -330,7 +330,7 @@ def test_an_experiment_id_with_quotes_or_sql_is_bound_never_spliced(
         assert warehouse.runs["experiment_metrics"] == before
         check_reply(hostile, answer)
 
-    assert reader.experiment_metrics("checkout_redesign").equals(genuine)  # nothing dropped
+    assert reader.experiment_metrics("checkout_redesign") == genuine  # nothing dropped
     allowed = named_query_texts(built_db) | dict.fromkeys(warehouse.values_sql(), "values")
     assert all(sql in allowed for sql in warehouse.executed_sql())
 

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-import pandas as pd
-
 from bot import kinds
 from bot.answers import Freshness, RetentionAnswer
 from bot.core import format as fmt
 from bot.core.questions import RetentionQuestion
 from bot.core.retention import retention_report
+from bot.core.table import Rows
 
 FIRST_COHORT = date(2025, 12, 1)  # a Monday
 
 
-def mart_rows(cohorts: int) -> pd.DataFrame:
+def mart_rows(cohorts: int) -> Rows:
     """``retention_weekly``-shaped rows; the newest cohort has no week-1 cell yet."""
     rows = []
     for i in range(cohorts):
@@ -25,12 +24,12 @@ def mart_rows(cohorts: int) -> pd.DataFrame:
         if i < cohorts - 1:
             active = 20 + (i % 7)
             rows.append((week, 1, size, active, active / size))
-    return pd.DataFrame(
-        rows, columns=["cohort_week", "week_n", "cohort_size", "active_users", "retention_rate"]
+    return Rows(
+        ("cohort_week", "week_n", "cohort_size", "active_users", "retention_rate"), tuple(rows)
     )
 
 
-def answer(rows: pd.DataFrame, weeks: int) -> RetentionAnswer:
+def answer(rows: Rows, weeks: int) -> RetentionAnswer:
     fresh = Freshness(datetime(2026, 11, 30), datetime(2026, 11, 30, 6), 36)
     return RetentionAnswer(RetentionQuestion(weeks), retention_report(rows, weeks), fresh)
 
@@ -43,12 +42,13 @@ def test_the_trend_compares_only_the_cohorts_shown() -> None:
     # 8 shown, the newest without week 1: 4 recent vs the 3 shown before them.
     assert (trend.recent.cohorts, trend.baseline.cohorts) == (4, 3)
     shown_weeks = set(shown.report.cohorts)
-    week1 = rows[(rows.week_n == 1) & rows.cohort_week.isin(shown_weeks)].sort_values(
-        "cohort_week"
+    week1 = sorted(
+        (r for r in rows.records() if r["week_n"] == 1 and r["cohort_week"] in shown_weeks),
+        key=lambda r: r["cohort_week"],
     )
-    before = week1.iloc[:-4]
-    assert trend.baseline.users == before.cohort_size.sum()
-    assert trend.baseline.active_users == before.active_users.sum()
+    before = week1[:-4]
+    assert trend.baseline.users == sum(r["cohort_size"] for r in before)
+    assert trend.baseline.active_users == sum(r["active_users"] for r in before)
     assert "for the 3 shown before them" in kinds.render_text(shown)
 
 
@@ -85,9 +85,7 @@ def test_one_order_one_cohort_one_user_are_singular() -> None:
     day = date(2026, 11, 24)
     current = DateWindow(day, day, "yesterday")
     previous = previous_window(current)
-    daily = pd.DataFrame(
-        {"day": [previous.start, day], "orders": [1, 3], "revenue": [40.0, 90.0]}
-    )
+    daily = Rows(("day", "orders", "revenue"), ((previous.start, 1, 40.0), (day, 3, 90.0)))
     report = revenue_report(daily, current, previous, None, previous.start, day)
     fresh = Freshness(datetime(2026, 11, 25), datetime(2026, 11, 25, 6), 36)
     text = kinds.render_text(RevenueAnswer(RevenueQuestion(current, previous), report, fresh))

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pandas as pd
-
 from bot.core.revenue import Change, revenue_report, summarize_window
+from bot.core.table import Rows
 from bot.core.windows import DateWindow
 
 D = date.fromisoformat
 
 
-def daily(rows: list[tuple[str, int, float]]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "day": [D(r[0]) for r in rows],
-            "orders": [r[1] for r in rows],
-            "revenue": [r[2] for r in rows],
-        }
-    )
+def daily(rows: list[tuple[str, int, float]]) -> Rows:
+    return Rows(("day", "orders", "revenue"), tuple((D(r[0]), r[1], r[2]) for r in rows))
 
 
 # Two weeks of a mart: the second week has a zero day (no orders).

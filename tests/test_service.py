@@ -27,6 +27,7 @@ from bot.answers import (
 )
 from bot.core.plan import ExperimentPlan, plan_from_row
 from bot.core.stats import VariantData, analyze_experiment
+from bot.core.table import Rows
 from bot.render.verdicts import verdict_text
 from bot.service import KpiService
 from bot.warehouse.base import MartReader
@@ -229,14 +230,14 @@ def test_retention_matches_the_mart(service, built_db):
     assert isinstance(answer, RetentionAnswer), answer
     cells = mart(built_db, "select * from main.retention_weekly")
     matrix = answer.report.matrix
-    assert len(matrix) > 0
+    assert matrix.shape[0] > 0
     for cohort in list(matrix.index)[-3:]:
         for week_n in (0, 1, 2):
             row = cells[
                 (cells.cohort_week.dt.date == pd.Timestamp(cohort).date())
                 & (cells.week_n == week_n)
             ]
-            value = matrix.loc[cohort, week_n]
+            value = matrix.row(cohort)[week_n]
             if row.empty:
                 assert pd.isna(value)  # future cells are absent, not zero
             else:
@@ -281,7 +282,7 @@ class _ConcurrencyGauge:
         self._lock = threading.Lock()
         self.running = self.peak = 0
 
-    def run(self, name: str, params: dict | None = None) -> pd.DataFrame:
+    def run(self, name: str, params: dict | None = None) -> Rows:
         with self._lock:
             self.running += 1
             self.peak = max(self.peak, self.running)

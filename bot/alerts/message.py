@@ -13,8 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-import pandas as pd
-
 from bot.answers import Chart
 from bot.core import format as fmt
 from bot.core.alerts import (
@@ -24,7 +22,7 @@ from bot.core.alerts import (
     Evaluation,
     full_answer_question,
 )
-from bot.core.charts import build_revenue_figure, to_png
+from bot.core.table import Rows
 from bot.digest.store import Delivery
 from bot.render.buttons import ask_button_block
 
@@ -170,14 +168,19 @@ def metric_chart(
     shown = display or mart_display(ev.rule)
     days = [ev.day - timedelta(days=i) for i in range(CHART_DAYS - 1, -1, -1)]
     values = [series.get(d) for d in days]
-    frame = pd.DataFrame(
-        {"day": days, "revenue": [float("nan") if v is None else float(v) for v in values]}
+    # Drawn here, not in a chart worker (the figure is relabelled before it is saved),
+    # so matplotlib is imported on an alert's first chart, never at start-up.
+    from bot.core.charts import build_revenue_figure, to_png
+
+    frame = Rows(
+        ("day", "revenue"),
+        tuple(zip(days, [float("nan") if v is None else float(v) for v in values], strict=True)),
     )
     metric = ev.rule.metric
     title = f"{shown.plain_title}, last {CHART_DAYS} days to {fmt.day(ev.day)}"
     figure = build_revenue_figure(
         frame,
-        frame.iloc[0:0],
+        Rows(("day", "revenue")),
         title=title,
         current_label=shown.label,
         previous_label="",

@@ -513,10 +513,10 @@ class _Round:
         request = MetricRequest(
             metrics=(rule.metric,), filters=filters, start=self.start, end=self.latest, grain="day"
         )
-        frame = layer.query(request).frame
+        rows = layer.query(request).rows
         values = {
             day: _number(v)
-            for p, v in zip(frame["period"], frame[rule.metric], strict=True)
+            for p, v in zip(rows["period"], rows[rule.metric], strict=True)
             if (day := to_date(p)) is not None
         }
         return filled_series(

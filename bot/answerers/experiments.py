@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
-
 from bot.answerers import AnswerContext
 from bot.answers import ErrorAnswer, ExperimentAnswer, ExperimentListAnswer
 from bot.core.metric_grammar import closest, did_you_mean
 from bot.core.plan import ExperimentPlan, default_plan, plan_from_row, unreadable_plan
 from bot.core.questions import ExperimentQuestion, escape_mrkdwn
 from bot.core.stats import ExperimentSettings, VariantData, analyze_experiment
+from bot.core.table import Rows
 from bot.warehouse.base import CUPED_COLUMNS
 
 
@@ -66,7 +65,7 @@ def plan_for(experiment_id: str, row: dict | None) -> ExperimentPlan:
     return unreadable_plan(experiment_id, plan)
 
 
-def variants_from_rows(rows: pd.DataFrame) -> list[VariantData]:
+def variants_from_rows(rows: Rows) -> list[VariantData]:
     return [
         VariantData(
             name=str(r["variant"]),
@@ -76,7 +75,7 @@ def variants_from_rows(rows: pd.DataFrame) -> list[VariantData]:
             revenue_sum_squares=float(r["revenue_sum_squares"]),
             **{column: _optional(r.get(column)) for column in CUPED_COLUMNS},
         )
-        for r in rows.to_dict("records")
+        for r in rows.records()
     ]
 
 

@@ -16,8 +16,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import pandas as pd
-
 from bot.answerers import AnswerContext
 from bot.answers import ErrorAnswer, MetricAnswer, MetricCatalogAnswer
 from bot.core import metric_report as mr
@@ -25,6 +23,7 @@ from bot.core.metric_grammar import closest, did_you_mean
 from bot.core.metric_questions import MetricFilter, MetricQuestion, Vocabulary
 from bot.core.metrics import DimensionFilter, MetricInfo, MetricRequest
 from bot.core.questions import echo
+from bot.core.table import Rows
 from bot.core.windows import DateWindow, span_text
 from bot.warehouse.base import MartReader, WarehouseError
 from bot.warehouse.semantic import (
@@ -231,7 +230,7 @@ class _Runner:
         grain=None,
         metrics: tuple[str, ...] | None = None,
         extra: tuple[DimensionFilter, ...] = (),
-    ) -> pd.DataFrame:
+    ) -> Rows:
         request = MetricRequest(
             metrics=metrics or self.metrics,
             group_by=group_by,
@@ -240,7 +239,7 @@ class _Runner:
             end=window.end,
             grain=grain,
         )
-        return self.layer.query(request).frame
+        return self.layer.query(request).rows
 
 
 def _breakdown(
@@ -281,8 +280,8 @@ def _others(
     infos: tuple[MetricInfo, ...],
     question: MetricQuestion,
     totals: tuple[mr.Figure, ...],
-    now: pd.DataFrame,
-    before: pd.DataFrame,
+    now: Rows,
+    before: Rows,
     shown: list[str],
     rest: list[str],
     notes: list[str],

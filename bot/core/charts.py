@@ -22,12 +22,10 @@ import functools
 import io
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize, to_rgba
@@ -42,6 +40,8 @@ from matplotlib.transforms import ScaledTranslation
 from PIL import Image
 
 from bot.core import format as fmt
+from bot.core.chart_data import FunnelSeries, VariantBar
+from bot.core.table import Grid, Rows, as_date, is_null
 
 __all__ = [
     "NO_DATA",
@@ -278,17 +278,8 @@ def _style_axes(ax, *, grid_axis: str | None) -> None:
 
 
 def _as_date(value) -> date | None:
-    if value is None:
-        return None
     try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    if isinstance(value, date) and not isinstance(value, pd.Timestamp):
-        return value if type(value) is date else date(value.year, value.month, value.day)
-    try:
-        return pd.Timestamp(value).date()
+        return as_date(value)
     except (TypeError, ValueError):
         return None
 
@@ -317,18 +308,28 @@ def _percent_ticks(top: float, nbins: int, symbol: str = "%") -> tuple[list[floa
 # Revenue: current window vs previous window, overlaid by day offset
 
 
-def _daily_points(frame: pd.DataFrame | None) -> list[tuple[date, float]]:
-    """(day, revenue) pairs sorted by day; rows without a day are dropped, a missing
-    revenue stays NaN (a gap in the line, never a made-up zero)."""
+def _daily_points(frame) -> list[tuple[date, float]]:
+    """(day, revenue) pairs sorted by day from a table with those columns (``Rows``, or
+    a DataFrame); rows without a day are dropped, a missing revenue stays NaN (a gap in
+    the line, never a made-up zero)."""
     if frame is None or len(frame) == 0 or not {"day", "revenue"} <= set(frame.columns):
         return []
-    revenue = pd.to_numeric(frame["revenue"], errors="coerce").astype("float64")
     points = []
-    for raw_day, value in zip(frame["day"], revenue, strict=True):
+    for raw_day, raw_value in zip(frame["day"], frame["revenue"], strict=True):
         day = _as_date(raw_day)
         if day is not None:
-            points.append((day, float(value)))
+            points.append((day, _as_float(raw_value)))
     return sorted(points, key=lambda point: point[0])
+
+
+def _as_float(value) -> float:
+    """A number as a float; NULL or anything unreadable as NaN."""
+    if is_null(value):
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _day_step(n_days: int) -> int:
@@ -365,8 +366,8 @@ def _currency_formatter(currency: str, top: float) -> FuncFormatter:
 
 
 def build_revenue_figure(
-    current: pd.DataFrame,
-    previous: pd.DataFrame,
+    current: Rows,
+    previous: Rows,
     *,
     title: str,
     current_label: str,
@@ -563,23 +564,13 @@ def _mark_days(
         )
 
 
-def revenue_chart(current: pd.DataFrame, previous: pd.DataFrame, **options: Any) -> bytes:
+def revenue_chart(current: Rows, previous: Rows, **options: Any) -> bytes:
     """PNG of :func:`build_revenue_figure` (same keyword options)."""
     return to_png(build_revenue_figure(current, previous, **options))
 
 
 # ---------------------------------------------------------------------------------
 # Experiment: conversion rate per variant with confidence whiskers
-
-
-@dataclass(frozen=True)
-class VariantBar:
-    name: str
-    rate: float  # conversion rate in [0, 1]
-    ci_low: float | None  # None: no interval (no whisker drawn)
-    ci_high: float | None
-    users: int
-    is_control: bool
 
 
 MAX_VARIANT_CHARS = 22
@@ -752,12 +743,13 @@ def _contrast(a: float | np.ndarray, b: float | np.ndarray) -> np.ndarray:
 _INK_LUMINANCE = float(_relative_luminance(np.array(to_rgba(INK))))
 
 
-def _cohort_label(cohort, sizes: Mapping | pd.Series | None) -> str:
+def _cohort_label(cohort, sizes: Mapping | None) -> str:
     day = _as_date(cohort)
     label = f"{day:%Y-%m-%d}" if day is not None else str(cohort)
     size = None
     if sizes is not None:
-        for key in (cohort, day, pd.Timestamp(day) if day is not None else None):
+        midnight = None if day is None else datetime(day.year, day.month, day.day)
+        for key in (cohort, day, midnight):  # a pandas Timestamp key equals the datetime
             if key is None:
                 continue
             try:
@@ -774,9 +766,7 @@ def _cohort_label(cohort, sizes: Mapping | pd.Series | None) -> str:
     return label
 
 
-def build_retention_figure(
-    matrix: pd.DataFrame, cohort_sizes: pd.Series | Mapping, *, title: str
-) -> Figure:
+def build_retention_figure(matrix: Grid, cohort_sizes: Mapping, *, title: str) -> Figure:
     """Cohorts (oldest on top) × weeks since signup; each cell is the share of the
     cohort active that week, printed in the cell while it fits (up to ~30 cohorts),
     dark text on light cells and white on dark ones (chosen per cell by luminance).
@@ -957,24 +947,13 @@ def build_retention_figure(
     return fig
 
 
-def retention_heatmap(
-    matrix: pd.DataFrame, cohort_sizes: pd.Series | Mapping, *, title: str
-) -> bytes:
+def retention_heatmap(matrix: Grid, cohort_sizes: Mapping, *, title: str) -> bytes:
     """PNG of :func:`build_retention_figure`."""
     return to_png(build_retention_figure(matrix, cohort_sizes, title=title))
 
 
 # ---------------------------------------------------------------------------------
 # Funnel: share of entrants reaching each step, one bar per series, grouped by step
-
-
-@dataclass(frozen=True)
-class FunnelSeries:
-    """One funnel drawn on the chart: a window, the previous window, or a variant."""
-
-    name: str  # legend label, e.g. "Oct 26 – Nov 24" or "control"
-    counts: tuple[int, ...]  # one per step, the entry step (sessions / users) first
-    is_reference: bool  # previous window or control: drawn grey, labels muted
 
 
 # Okabe–Ito colours after blue and vermillion, for experiments with several treatments.

@@ -14,10 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import pandas as pd
-
 from bot.core import format as fmt
 from bot.core.metrics import PERIOD_COLUMN, DimensionFilter, Grain, MetricInfo
+from bot.core.table import Rows, is_null
 from bot.core.windows import DateWindow, period_end, period_start
 
 NOT_SET = "(not set)"  # a NULL dimension value
@@ -91,8 +90,8 @@ def _missing(value: float | None) -> bool:
 
 
 def clean(value: object) -> float | None:
-    """A frame cell as a float, NULL/NaN as None."""
-    if value is None or value is pd.NA:
+    """A result cell as a float, NULL/NaN as None."""
+    if is_null(value):
         return None
     number = float(value)  # type: ignore[arg-type]
     return None if math.isnan(number) else number
@@ -112,13 +111,11 @@ def value_text(value: float | None, unit: str) -> str:
 # --- totals ------------------------------------------------------------------------------
 
 
-def totals(
-    metrics: Sequence[MetricInfo], current: pd.DataFrame, previous: pd.DataFrame
-) -> tuple[Figure, ...]:
+def totals(metrics: Sequence[MetricInfo], current: Rows, previous: Rows) -> tuple[Figure, ...]:
     """One-row results of the window and the comparison window."""
 
-    def first(frame: pd.DataFrame, name: str) -> float | None:
-        return clean(frame[name].iloc[0]) if len(frame) else None
+    def first(frame: Rows, name: str) -> float | None:
+        return clean(frame[name][0]) if len(frame) else None
 
     return tuple(
         Figure(
@@ -129,14 +126,14 @@ def totals(
 
 
 def summed_totals(
-    metrics: Sequence[MetricInfo], current: pd.DataFrame, previous: pd.DataFrame
+    metrics: Sequence[MetricInfo], current: Rows, previous: Rows
 ) -> tuple[Figure, ...]:
     """Totals of additive metrics from a breakdown's groups (all of them, NULL included)."""
     for metric in metrics:
         if not metric.additive:
             raise ValueError(f"{metric.name} isn't additive: its groups don't sum to its total")
 
-    def total(frame: pd.DataFrame, name: str) -> float:
+    def total(frame: Rows, name: str) -> float:
         return float(sum(clean(v) or 0.0 for v in frame[name]))
 
     return tuple(Figure(total(current, m.name), total(previous, m.name)) for m in metrics)
@@ -150,7 +147,7 @@ def _zero_if_empty(value: float | None, metric: MetricInfo) -> float | None:
 # --- breakdowns --------------------------------------------------------------------------
 
 
-def ranked_labels(frame: pd.DataFrame, dimension: str, first_metric: str) -> list[str]:
+def ranked_labels(frame: Rows, dimension: str, first_metric: str) -> list[str]:
     """The dimension's values, by the first metric descending, ties by name."""
     keyed = [
         (clean(v), _label(d)) for d, v in zip(frame[dimension], frame[first_metric], strict=True)
@@ -160,20 +157,20 @@ def ranked_labels(frame: pd.DataFrame, dimension: str, first_metric: str) -> lis
 
 
 def _label(value: object) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if is_null(value):
         return NOT_SET
     return str(value)
 
 
-def _by_label(frame: pd.DataFrame, dimension: str, metric: str) -> dict[str, float | None]:
+def _by_label(frame: Rows, dimension: str, metric: str) -> dict[str, float | None]:
     return {_label(d): clean(v) for d, v in zip(frame[dimension], frame[metric], strict=True)}
 
 
 def breakdown_rows(
     metrics: Sequence[MetricInfo],
     dimension: str,
-    current: pd.DataFrame,
-    previous: pd.DataFrame,
+    current: Rows,
+    previous: Rows,
     top: int,
     others: Sequence[Figure] | None,
 ) -> tuple[tuple[Row, ...], list[str]]:
@@ -204,8 +201,8 @@ def breakdown_rows(
 def additive_others(
     metric: MetricInfo,
     total: Figure,
-    current: pd.DataFrame,
-    previous: pd.DataFrame,
+    current: Rows,
+    previous: Rows,
     dimension: str,
     shown: Sequence[str],
 ) -> Figure:
@@ -252,13 +249,13 @@ def series(
     grain: Grain,
     current_window: DateWindow,
     previous_window: DateWindow,
-    current: pd.DataFrame,
-    previous: pd.DataFrame,
+    current: Rows,
+    previous: Rows,
 ) -> Series:
     """Every period filled in (an additive metric's empty period is 0, a ratio's None)."""
     now, before = periods(current_window, grain), periods(previous_window, grain)
 
-    def values(frame: pd.DataFrame, days: list[date], metric: MetricInfo) -> tuple:
+    def values(frame: Rows, days: list[date], metric: MetricInfo) -> tuple:
         found = {p: clean(v) for p, v in zip(frame[PERIOD_COLUMN], frame[metric.name], strict=True)}
         return tuple(_zero_if_empty(found.get(p), metric) for p in days)
 

@@ -8,12 +8,12 @@ i.e. weighted by cohort size, so a tiny cohort can't swing them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import pandas as pd
-
 from bot.core.stats import two_proportion_test
+from bot.core.table import Grid, Rows, as_date
 
 WEEKS = range(13)  # week_n 0..12, as in the mart
 TREND_RECENT_COHORTS = 4
@@ -60,9 +60,9 @@ class Trend:
 
 @dataclass(frozen=True)
 class RetentionReport:
-    cells: pd.DataFrame  # the shown cohorts' mart rows
-    matrix: pd.DataFrame  # index cohort_week, columns week_n 0..12, rate or NaN (absent)
-    cohort_sizes: pd.Series  # index cohort_week
+    cells: Rows  # the shown cohorts' mart rows
+    matrix: Grid  # index cohort_week, columns week_n 0..12, rate or NaN (absent)
+    cohort_sizes: dict[date, int]  # by cohort_week
     week1: PooledRate
     week4: PooledRate
     trend: Trend | None
@@ -72,18 +72,18 @@ class RetentionReport:
         return list(self.matrix.index)
 
 
-def pooled(cells: pd.DataFrame, week_n: int) -> PooledRate:
+def pooled(cells: Rows, week_n: int) -> PooledRate:
     """Pooled retention at ``week_n`` over the cohorts that have that (complete) cell."""
-    at_week = cells[cells["week_n"] == week_n]
+    at_week = [r for r in cells.records() if r["week_n"] == week_n]
     return PooledRate(
-        active_users=int(at_week["active_users"].sum()),
-        users=int(at_week["cohort_size"].sum()),
+        active_users=sum(int(r["active_users"]) for r in at_week),
+        users=sum(int(r["cohort_size"]) for r in at_week),
         cohorts=len(at_week),
     )
 
 
 def week_trend(
-    cells: pd.DataFrame,
+    cells: Rows,
     week_n: int = 1,
     recent: int = TREND_RECENT_COHORTS,
     baseline: int = TREND_BASELINE_COHORTS,
@@ -94,15 +94,17 @@ def week_trend(
     ``baseline`` cohorts just before them, among ``cells`` only (and, with
     ``complete_by``, only cohorts whose week ``week_n`` ended by that day). None when
     there aren't enough cohorts to compare."""
-    at_week = cells[cells["week_n"] == week_n].sort_values("cohort_week")
+    at_week = cells.where(n == week_n for n in cells["week_n"]).sorted_by("cohort_week")
     if complete_by is not None:
         # Week n of a cohort starting on Monday M is M + 7n .. M + 7n + 6.
         ends = [_as_date(c) + timedelta(days=7 * week_n + 6) for c in at_week["cohort_week"]]
-        at_week = at_week[[end <= complete_by for end in ends]]
+        at_week = at_week.where(end <= complete_by for end in ends)
     if len(at_week) < recent + 1:
         return None
-    recent_rows = at_week.tail(recent)
-    baseline_rows = at_week.iloc[:-recent].tail(baseline)
+    split = len(at_week) - recent  # as DataFrame.tail(recent) and the rows before it
+    before = at_week.data[:split]
+    recent_rows = Rows(at_week.columns, at_week.data[split:])
+    baseline_rows = Rows(at_week.columns, before[max(0, len(before) - baseline) :])
     recent_rate = pooled(recent_rows, week_n)
     baseline_rate = pooled(baseline_rows, week_n)
     test = two_proportion_test(
@@ -111,26 +113,33 @@ def week_trend(
         baseline_rate.active_users,
         baseline_rate.users,
     )
-    latest = _as_date(recent_rows["cohort_week"].iloc[-1])
+    latest = _as_date(recent_rows["cohort_week"][-1])
     return Trend(week_n, recent_rate, baseline_rate, test, alpha, latest)
 
 
 def _as_date(value) -> date:
-    return pd.Timestamp(value).date()
+    day = as_date(value)
+    assert day is not None, "a cohort week is never NULL"
+    return day
 
 
-def retention_report(mart_rows: pd.DataFrame, cohorts: int = 12) -> RetentionReport:
+def retention_report(mart_rows: Rows, cohorts: int = 12) -> RetentionReport:
     """Summarise the ``cohorts`` most recent cohorts; the trend compares shown cohorts
     only (the latest four with a week-1 cell vs the shown ones before them)."""
-    all_cells = mart_rows.sort_values(["cohort_week", "week_n"])
-    shown_weeks = sorted(all_cells["cohort_week"].unique())[-cohorts:] if cohorts > 0 else []
-    cells = all_cells[all_cells["cohort_week"].isin(shown_weeks)].reset_index(drop=True)
-    matrix = (
-        cells.pivot(index="cohort_week", columns="week_n", values="retention_rate")
-        .reindex(index=shown_weeks, columns=list(WEEKS))
-        .astype("float64")
+    all_cells = mart_rows.sorted_by("cohort_week", "week_n")
+    shown_weeks = sorted(set(all_cells["cohort_week"]))[-cohorts:] if cohorts > 0 else []
+    shown = set(shown_weeks)
+    cells = all_cells.where(week in shown for week in all_cells["cohort_week"])
+    rates: dict[date, dict[int, float]] = {week: {} for week in shown_weeks}
+    sizes: dict[date, int] = {}
+    for r in cells.records():
+        rates[r["cohort_week"]][r["week_n"]] = float(r["retention_rate"])
+        sizes[r["cohort_week"]] = max(sizes.get(r["cohort_week"], 0), int(r["cohort_size"]))
+    matrix = Grid(
+        index=tuple(shown_weeks),
+        columns=tuple(WEEKS),
+        values=tuple(tuple(rates[w].get(n, math.nan) for n in WEEKS) for w in shown_weeks),
     )
-    sizes = cells.groupby("cohort_week")["cohort_size"].max().reindex(shown_weeks)
     return RetentionReport(
         cells=cells,
         matrix=matrix,

@@ -1,4 +1,4 @@
-"""Revenue over a window vs a comparison window (pure: DataFrames in, dataclasses out).
+"""Revenue over a window vs a comparison window (pure: mart rows in, dataclasses out).
 
 The input is rows of the ``revenue_daily`` mart (day, orders, revenue). Totals are sums
 of the mart's days; AOV is revenue / orders over the whole span, never an average of
@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-import pandas as pd
-
+from bot.core.table import Rows
 from bot.core.windows import DateWindow
 
 
@@ -31,7 +30,7 @@ class WindowTotals:
     covered_days: int
     best_day: DayValue | None
     worst_day: DayValue | None
-    daily: pd.DataFrame  # day, orders, revenue for the covered days, in order
+    daily: Rows  # day, orders, revenue for the covered days, in order
 
     @property
     def has_data(self) -> bool:
@@ -95,29 +94,40 @@ class RevenueReport:
 
 
 def summarize_window(
-    daily: pd.DataFrame, window: DateWindow, first_day: date | None, last_day: date | None
+    daily: Rows, window: DateWindow, first_day: date | None, last_day: date | None
 ) -> WindowTotals:
     """Totals of the mart rows inside ``window``; only days the data covers count."""
-    days = daily[(daily["day"] >= window.start) & (daily["day"] <= window.end)]
+    lo, hi = window.start, window.end
     if first_day is not None and last_day is not None:
-        days = days[(days["day"] >= first_day) & (days["day"] <= last_day)]
-    days = days.sort_values("day").reset_index(drop=True)
+        lo, hi = max(lo, first_day), min(hi, last_day)
+    days = daily.where(lo <= day <= hi for day in daily["day"]).sorted_by("day")
+    days = days.select("day", "orders", "revenue")
     if days.empty:
         return WindowTotals(window, None, None, None, 0, None, None, days)
-    revenue = float(days["revenue"].sum())
-    orders = int(days["orders"].sum())
-    best = days.loc[days["revenue"].idxmax()]
-    worst = days.loc[days["revenue"].idxmin()]
+    revenues = days["revenue"]
+    revenue = _float_sum(revenues)
+    orders = sum(int(n) for n in days["orders"])
+    # The first day of the highest / lowest revenue, as idxmax/idxmin picked it.
+    best = max(range(len(revenues)), key=lambda i: (revenues[i], -i))
+    worst = min(range(len(revenues)), key=lambda i: (revenues[i], i))
     return WindowTotals(
         window=window,
         revenue=revenue,
         orders=orders,
         aov=revenue / orders if orders else None,
         covered_days=len(days),
-        best_day=DayValue(best["day"], float(best["revenue"])),
-        worst_day=DayValue(worst["day"], float(worst["revenue"])),
+        best_day=DayValue(days["day"][best], float(revenues[best])),
+        worst_day=DayValue(days["day"][worst], float(revenues[worst])),
         daily=days,
     )
+
+
+def _float_sum(values: list[float]) -> float:
+    """The sum numpy (and pandas before it) computes: pairwise, so the last bits of a
+    total, and every figure derived from it, are what they always were."""
+    import numpy as np  # the server's base libraries load it anyway (scipy.special)
+
+    return float(np.asarray(values, dtype="float64").sum())
 
 
 def compare_periods(current: WindowTotals, baseline: WindowTotals, label: str) -> PeriodComparison:
@@ -161,7 +171,7 @@ def coverage_notes(
 
 
 def revenue_report(
-    daily: pd.DataFrame,
+    daily: Rows,
     current: DateWindow,
     previous: DateWindow,
     last_year: DateWindow | None,

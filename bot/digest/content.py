@@ -25,8 +25,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-import pandas as pd
-
 from bot.answers import (
     Chart,
     ErrorAnswer,
@@ -45,6 +43,7 @@ from bot.core.questions import (
     RevenueQuestion,
 )
 from bot.core.retention import Trend, week_trend
+from bot.core.table import Rows
 from bot.core.windows import DateWindow, previous_window, same_window_last_year
 from bot.digest.schedule import DigestPeriod
 from bot.render.charts import digest_revenue_chart
@@ -196,7 +195,7 @@ def _day_checks(
     return anomalies.check_days(series, week.dates(), settings)
 
 
-def daily_series(daily: pd.DataFrame) -> dict[date, float]:
+def daily_series(daily: Rows) -> dict[date, float]:
     return {day: float(rev) for day, rev in zip(daily["day"], daily["revenue"], strict=True)}
 
 
@@ -255,7 +254,7 @@ def _retention(kpi: KpiService, period: DigestPeriod) -> tuple[Week1Retention | 
 
 
 def week1_vs_baseline(
-    cells: pd.DataFrame, week_end: date, baseline: int = BASELINE_COHORTS
+    cells: Rows, week_end: date, baseline: int = BASELINE_COHORTS
 ) -> Week1Retention | None:
     """Latest cohort whose week 1 ended by ``week_end`` vs the ``baseline`` cohorts
     before it, pooled as ``/kpi retention`` pools."""

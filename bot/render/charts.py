@@ -2,7 +2,9 @@
 
 The drawing itself is ``bot.core.charts`` (pure, plain data in, PNG out); ``render`` is
 where it runs: in this thread, or in the chart worker processes when serving
-(``bot.chart_workers``). The digest draws its chart here too.
+(``bot.chart_workers``). The digest draws its chart here too. Charts are named through
+``bot.core.chart_data`` and their data are plain (``Rows``, ``Grid``, lists), so this
+module imports neither matplotlib nor pandas: only the drawing process does.
 """
 
 from __future__ import annotations
@@ -10,16 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-import pandas as pd
-
 from bot.answers import Chart, ExperimentAnswer, MetricAnswer, RetentionAnswer, RevenueAnswer
 from bot.chart_workers import ChartRenderer, render_inline
-from bot.core import charts
+from bot.core import chart_data as charts
 from bot.core import format as fmt
 from bot.core.decision import DecisionKind
 from bot.core.metric_report import value_text
 from bot.core.revenue import RevenueReport, WindowTotals
 from bot.core.stats import ExperimentResult, proportion_interval
+from bot.core.table import Rows
 from bot.render.summary import DECISION_LABELS
 from bot.render.verdicts import confidence_note, fmt_level, verdict_text
 
@@ -129,8 +130,8 @@ def no_chart(answer: object, render: ChartRenderer = render_inline) -> tuple[Cha
     return ()
 
 
-def _day_revenue(daily: pd.DataFrame) -> pd.DataFrame:
-    return daily[["day", "revenue"]].reset_index(drop=True)
+def _day_revenue(daily: Rows) -> Rows:
+    return daily.select("day", "revenue")
 
 
 def metric_answer_chart(

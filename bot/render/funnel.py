@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.answers import Chart, FunnelAnswer
 from bot.chart_workers import ChartRenderer, render_inline
-from bot.core import charts
+from bot.core import chart_data as charts
 from bot.core import format as fmt
 from bot.core.funnel import (
     DIFFERS,

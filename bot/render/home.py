@@ -118,7 +118,7 @@ def is_running(answer: ExperimentAnswer) -> bool:
 def _retention_line(answer: RetentionAnswer) -> str:
     matrix = answer.report.matrix
     for cohort in reversed(answer.report.cohorts):
-        rate = matrix.at[cohort, 1] if 1 in matrix.columns else None
+        rate = matrix.row(cohort).get(1)
         if rate is not None and rate == rate:  # NaN: week 1 not complete yet
             size = answer.report.cohort_sizes.get(cohort)
             users = f" of {fmt.count(int(size))} users" if size is not None else ""

@@ -90,8 +90,8 @@ def _window(t: WindowTotals) -> dict[str, Any]:
         "best_day": None if t.best_day is None else vars(t.best_day),
         "worst_day": None if t.worst_day is None else vars(t.worst_day),
         "daily": [
-            {"day": r.day, "orders": int(r.orders), "revenue": float(r.revenue)}
-            for r in t.daily.itertuples(index=False)
+            {"day": r["day"], "orders": int(r["orders"]), "revenue": float(r["revenue"])}
+            for r in t.daily.records()
         ],
     }
 
@@ -309,7 +309,7 @@ def retention_json(a: RetentionAnswer) -> dict[str, Any]:
                 "cohort_size": int(r.cohort_sizes[week]),
                 "retention": {
                     str(n): (None if math.isnan(v) else float(v))
-                    for n, v in r.matrix.loc[week].items()
+                    for n, v in r.matrix.row(week).items()
                 },
             }
             for week in r.cohorts

@@ -76,16 +76,34 @@ class HttpLimits:
     connection_limit: int = 500
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, workers: ChartWorkers | None = None) -> Services:
+    """``workers``: chart workers started already (``python -m bot serve`` starts them
+    before importing this module); else they start here when configured."""
     render: ChartRenderer = render_inline
-    if settings.chart_processes:
+    if workers is None and settings.chart_processes:
         workers = ChartWorkers(settings.chart_processes)
         workers.warm()  # the workers start while the app connects to Slack
+    if workers is not None:
         render = workers
     kpi = KpiService.from_settings(settings, render)
-    # MetricFlow (~1.5 s of imports) loads in the background: start-up doesn't wait.
-    kpi.semantic.warm_in_background()
+    # MetricFlow (~1.7 s of imports) is warmed by serve() once it listens (_warm_up).
     return Services(settings=settings, kpi=kpi)
+
+
+WARM_UP_DELAY_S = 1.0
+
+
+def _warm_up(services: Services, delay_s: float = WARM_UP_DELAY_S) -> threading.Timer:
+    """Once the server listens, and ``delay_s`` later: load MetricFlow and the metric
+    vocabulary in a background thread. Before listening it would share the GIL with
+    start-up (imports are Python) and delay it; the delay leaves the first second's
+    questions the CPU (a metric question among them loads the vocabulary itself, as
+    soon as it arrives). Acks never wait for it (benchmarks/README.md, "Footprint")."""
+    timer = threading.Timer(delay_s, services.kpi.semantic.warm_in_background)
+    timer.daemon = True
+    timer.name = "semantic-warm-timer"
+    timer.start()
+    return timer
 
 
 def wsgi_app(
@@ -221,10 +239,10 @@ def stop_http_server(server) -> None:
         log.info("HTTP server already closed")
 
 
-def serve(settings: Settings, host: str, port: int) -> int:
+def serve(settings: Settings, host: str, port: int, workers: ChartWorkers | None = None) -> int:
     socket_mode = bool(settings.slack_app_token)
     settings.require_slack(socket_mode=socket_mode)
-    services = build_services(settings)
+    services = build_services(settings, workers)
     # KPI_STATE_DB: the digest's job store and ledger, and the deliveries already seen.
     store, engine = open_store(settings)
     services.pins = PinStore(engine)  # App Home's pinned questions
@@ -248,10 +266,11 @@ def serve(settings: Settings, host: str, port: int) -> int:
     checks = health_checks(services.kpi.reader, scheduler)
     try:
         if socket_mode:
-            return _serve_socket_mode(app, settings, host, port, checks)
+            return _serve_socket_mode(app, settings, host, port, checks, services)
         server = make_http_server(app, host, port, checks=checks)
         log.warning("kpi-bot listening on http://%s:%s%s", host, server.effective_port, EVENTS_PATH)
         _stop_on_sigterm(lambda: _close_after_inflight(server))
+        _warm_up(services)  # the socket is bound: connections queue while it starts
         server.run()
         return 0
     finally:
@@ -277,7 +296,12 @@ def health_checks(reader, scheduler) -> dict[str, Check]:
 
 
 def _serve_socket_mode(
-    app: App, settings: Settings, host: str, port: int, checks: Mapping[str, Check]
+    app: App,
+    settings: Settings,
+    host: str,
+    port: int,
+    checks: Mapping[str, Check],
+    services: Services | None = None,
 ) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -286,6 +310,8 @@ def _serve_socket_mode(
     health = make_http_server(app, host, port, serve_events=False, checks=checks)
     threading.Thread(target=health.run, daemon=True, name="health").start()
     log.warning("kpi-bot connecting over Socket Mode (health on port %s)", health.effective_port)
+    if services is not None:
+        _warm_up(services)  # the health endpoint is up; the socket connects meanwhile
     SocketModeHandler(app, settings.slack_app_token).start()
     return 0
 

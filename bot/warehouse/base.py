@@ -1,22 +1,23 @@
 """The warehouse interface: named queries over the dbt marts, parameters always bound.
 
-Adapters implement ``run(name, params)``; ``MartReader`` turns rows into the plain
-values the service needs. Nothing here knows about Slack.
+Adapters implement ``run(name, params)`` returning ``bot.core.table.Rows`` (Python
+values, ``None`` for NULL: no DataFrame library on the answering path); ``MartReader``
+turns rows into the plain values the service needs. Nothing here knows about Slack.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
-import pandas as pd
-
 from bot.core.funnel import FunnelCounts, SegmentCounts, VariantCounts
+from bot.core.table import Rows, as_date, is_null
 
 log = logging.getLogger("bot.warehouse")
 
@@ -53,7 +54,7 @@ class WarehouseNotBuilt(WarehouseError):
 class Warehouse(Protocol):
     engine: str
 
-    def run(self, name: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def run(self, name: str, params: dict[str, Any] | None = None) -> Rows:
         """Run the named query from ``queries/`` with bound parameters."""
         ...
 
@@ -118,61 +119,69 @@ class MartReader:
         self.warehouse = warehouse
 
     def data_status(self) -> DataStatus:
-        row = self.warehouse.run("data_status").iloc[0]
+        row = self.warehouse.run("data_status").first() or {}
         return DataStatus(
-            first_day=to_date(row["first_day"]),
-            last_day=to_date(row["last_day"]),
-            data_as_of=_as_datetime(row["data_as_of"]),
+            first_day=to_date(row.get("first_day")),
+            last_day=to_date(row.get("last_day")),
+            data_as_of=_as_datetime(row.get("data_as_of")),
         )
 
-    def revenue_daily(self, start_day: date, end_day: date) -> pd.DataFrame:
+    def revenue_daily(self, start_day: date, end_day: date) -> Rows:
         """Columns day (date), orders (int), revenue (float), one row per day in the mart."""
-        frame = self.warehouse.run("revenue_daily", {"start_day": start_day, "end_day": end_day})
-        return pd.DataFrame(
-            {
-                "day": [to_date(d) for d in frame["day"]],
-                "orders": frame["orders"].astype("int64"),
-                "revenue": frame["revenue"].astype("float64"),
-            }
+        rows = self.warehouse.run("revenue_daily", {"start_day": start_day, "end_day": end_day})
+        return Rows(
+            ("day", "orders", "revenue"),
+            tuple(
+                (to_date(r["day"]), int(r["orders"]), float(r["revenue"])) for r in rows.records()
+            ),
         )
 
     def experiments(self) -> list[ExperimentInfo]:
-        frame = self.warehouse.run("experiments")
+        rows = self.warehouse.run("experiments")
         return [
             ExperimentInfo(
-                experiment_id=str(r.experiment_id),
-                variants=int(r.variants),
-                users=int(r.users),
-                excluded_users=int(r.excluded_users),
-                first_assigned_at=_as_datetime(r.first_assigned_at),
-                last_assigned_at=_as_datetime(r.last_assigned_at),
+                experiment_id=str(r["experiment_id"]),
+                variants=int(r["variants"]),
+                users=int(r["users"]),
+                excluded_users=int(r["excluded_users"]),
+                first_assigned_at=_as_datetime(r["first_assigned_at"]),
+                last_assigned_at=_as_datetime(r["last_assigned_at"]),
             )
-            for r in frame.itertuples(index=False)
+            for r in rows.records()
         ]
 
-    def experiment_metrics(self, experiment_id: str) -> pd.DataFrame:
+    def experiment_metrics(self, experiment_id: str) -> Rows:
         """Columns variant, users, converters, revenue_sum, revenue_sum_squares and the
         CUPED sums pre_revenue_sum, pre_revenue_sum_squares,
         revenue_pre_revenue_sum_products (float, NaN when the mart has no value)."""
-        frame = self.warehouse.run("experiment_metrics", {"experiment_id": experiment_id})
-        return frame.astype(
-            {
-                "variant": "object",
-                "users": "int64",
-                "converters": "int64",
-                "revenue_sum": "float64",
-                "revenue_sum_squares": "float64",
-                **{column: "float64" for column in CUPED_COLUMNS},
-            }
+        rows = self.warehouse.run("experiment_metrics", {"experiment_id": experiment_id})
+        columns = (
+            "variant",
+            "users",
+            "converters",
+            "revenue_sum",
+            "revenue_sum_squares",
+            *CUPED_COLUMNS,
+        )
+        return Rows(
+            columns,
+            tuple(
+                (
+                    r["variant"],
+                    int(r["users"]),
+                    int(r["converters"]),
+                    *(_as_float(r[c]) for c in columns[3:]),
+                )
+                for r in rows.records()
+            ),
         )
 
     def experiment_registry(self, experiment_id: str) -> dict[str, Any] | None:
         """The experiment's ``ab_registry`` row (missing values None, dates as dates), or
         None when the mart has no row for it."""
-        frame = self.warehouse.run("experiment_registry", {"experiment_id": experiment_id})
-        if frame.empty:
+        row = self.warehouse.run("experiment_registry", {"experiment_id": experiment_id}).first()
+        if row is None:
             return None
-        row = frame.iloc[0].to_dict()
         out = {key: _none_if_missing(value) for key, value in row.items()}
         for key in ("start_date", "planned_end_date"):
             out[key] = to_date(out[key])
@@ -181,25 +190,30 @@ class MartReader:
         out["registered"] = bool(out["registered"])
         return out
 
-    def retention(self) -> pd.DataFrame:
+    def retention(self) -> Rows:
         """Columns cohort_week (date), week_n, cohort_size, active_users, retention_rate."""
-        frame = self.warehouse.run("retention")
-        return pd.DataFrame(
-            {
-                "cohort_week": [to_date(d) for d in frame["cohort_week"]],
-                "week_n": frame["week_n"].astype("int64"),
-                "cohort_size": frame["cohort_size"].astype("int64"),
-                "active_users": frame["active_users"].astype("int64"),
-                "retention_rate": frame["retention_rate"].astype("float64"),
-            }
+        rows = self.warehouse.run("retention")
+        return Rows(
+            ("cohort_week", "week_n", "cohort_size", "active_users", "retention_rate"),
+            tuple(
+                (
+                    to_date(r["cohort_week"]),
+                    int(r["week_n"]),
+                    int(r["cohort_size"]),
+                    int(r["active_users"]),
+                    float(r["retention_rate"]),
+                )
+                for r in rows.records()
+            ),
         )
 
     def funnel_window(self, start_day: date, end_day: date) -> FunnelCounts:
         """Closed session-funnel counts of the sessions that started in [start, end]."""
-        frame = self.warehouse.run("funnel_window", {"start_day": start_day, "end_day": end_day})
-        if frame.empty:  # an aggregate returns one row; be safe on an engine that doesn't
+        row = self.warehouse.run(
+            "funnel_window", {"start_day": start_day, "end_day": end_day}
+        ).first()
+        if row is None:  # an aggregate returns one row; be safe on an engine that doesn't
             return FunnelCounts(0, 0, 0, 0)
-        row = frame.iloc[0]
         return FunnelCounts(*(_as_count(row[c]) for c in _SESSION_STEPS))
 
     def funnel_windows(
@@ -207,7 +221,7 @@ class MartReader:
     ) -> tuple[FunnelCounts, FunnelCounts]:
         """``funnel_window`` of a window and of the window it is compared with, in one
         query (a `vs previous` / `vs last year` question pays one round trip, not two)."""
-        frame = self.warehouse.run(
+        row = self.warehouse.run(
             "funnel_windows",
             {
                 "start_day": start_day,
@@ -215,10 +229,9 @@ class MartReader:
                 "previous_start_day": previous_start,
                 "previous_end_day": previous_end,
             },
-        )
-        if frame.empty:
+        ).first()
+        if row is None:
             return FunnelCounts(0, 0, 0, 0), FunnelCounts(0, 0, 0, 0)
-        row = frame.iloc[0]
         current = FunnelCounts(*(_as_count(row[c]) for c in _SESSION_STEPS))
         previous = FunnelCounts(*(_as_count(row[f"previous_{c}"]) for c in _SESSION_STEPS))
         return current, previous
@@ -231,56 +244,57 @@ class MartReader:
         name = FUNNEL_SEGMENT_QUERIES.get(dimension)
         if name is None:
             raise ValueError(f"not a funnel dimension: {dimension!r}")
-        frame = self.warehouse.run(name, {"start_day": start_day, "end_day": end_day})
+        rows = self.warehouse.run(name, {"start_day": start_day, "end_day": end_day})
         return [
             SegmentCounts(
                 str(row["segment"]), FunnelCounts(*(_as_count(row[c]) for c in _SESSION_STEPS))
             )
-            for _, row in frame.iterrows()
+            for row in rows.records()
         ]
 
     def experiment_funnel(self, experiment_id: str) -> list[VariantCounts]:
         """Closed user-level funnel per variant of one experiment (empty when unknown)."""
-        frame = self.warehouse.run("experiment_funnel", {"experiment_id": experiment_id})
+        rows = self.warehouse.run("experiment_funnel", {"experiment_id": experiment_id})
         return [
             VariantCounts(
                 str(row["variant"]), FunnelCounts(*(_as_count(row[c]) for c in _USER_STEPS))
             )
-            for _, row in frame.iterrows()
+            for row in rows.records()
         ]
 
 
 def _as_count(value: Any) -> int:
-    """A count from either engine (DuckDB sums are HUGEINT, read as float or object);
+    """A count from either engine (DuckDB sums are HUGEINT, read as Python int);
     NULL (a sum over no rows) is 0."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    if is_null(value):
         return 0
     return int(value)
 
 
+def _as_float(value: Any) -> float:
+    """A float column's value, NULL as NaN (as a float64 column held it)."""
+    return math.nan if is_null(value) else float(value)
+
+
 def _none_if_missing(value: Any) -> Any:
-    """NULL arrives as None, NaN, NaT or pd.NA depending on the engine and column type."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    """NULL arrives as None (or NaN, NaT, pd.NA from a DataFrame-returning engine)."""
+    if is_null(value):
         return None
     return value.item() if hasattr(value, "item") else value  # numpy scalar → Python
 
 
 def to_date(value: Any) -> date | None:
     """A mart value (date, datetime, pandas Timestamp, ISO string or null) as a date."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return pd.Timestamp(value).date()
+    return as_date(value)
 
 
 def _as_datetime(value: Any) -> datetime | None:
     """Timestamps come back naive (DuckDB) or aware (BigQuery); both mean UTC."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    if is_null(value):
         return None
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp.to_pydatetime()
+    if not isinstance(value, datetime):
+        value = datetime.fromisoformat(str(value))
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    # A plain datetime (not a library's subclass of it), as pandas' to_pydatetime gave.
+    return datetime(*value.timetuple()[:6], value.microsecond)

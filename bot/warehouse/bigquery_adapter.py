@@ -18,17 +18,17 @@ import concurrent.futures
 import logging
 import re
 import time
-import warnings
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-import pandas as pd
 import requests
 from google.api_core import exceptions as gexc
 from google.api_core.retry import Retry
 from google.auth import exceptions as auth_exc
 from google.cloud import bigquery
 
+from bot.core.table import Rows
 from bot.settings import BigQuerySettings
 from bot.warehouse.base import (
     WarehouseError,
@@ -41,13 +41,6 @@ from bot.warehouse.base import (
 
 log = logging.getLogger("bot.warehouse")
 
-# google-cloud-bigquery 3.x nudges towards pandas-gbq on every to_dataframe(); the marts'
-# results are a few hundred rows, and pandas-gbq would change the column types we return.
-warnings.filterwarnings(
-    "ignore",
-    message="Retrieving DataFrames via google-cloud-bigquery is deprecated",
-    category=PendingDeprecationWarning,
-)
 
 JOB_LABELS = {"app": "kpi-bot"}
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -176,13 +169,13 @@ class BigQueryWarehouse:
             )
         return self._client
 
-    def run(self, name: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def run(self, name: str, params: dict[str, Any] | None = None) -> Rows:
         params = params or {}
         sql, expected = render_query(name, self.marts, param_style="@")
         check_params(name, expected, params)
         return self._execute(name, sql, params)
 
-    def run_sql(self, label: str, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+    def run_sql(self, label: str, sql: str, params: dict[str, Any]) -> Rows:
         """Run SQL the bot generated (the semantic layer's MetricFlow SQL) as one more
         job with the same byte cap, labels (``query=<label>``) and typed ``@name``
         parameters as the named queries."""
@@ -195,7 +188,7 @@ class BigQueryWarehouse:
             raise ValueError(f"not a mart this adapter can name: {self.settings.project}.{table}")
         return f"`{self.settings.project}`.`{self.settings.dataset}`.`{table}`"
 
-    def _execute(self, name: str, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+    def _execute(self, name: str, sql: str, params: dict[str, Any]) -> Rows:
         timeout = self.settings.job_timeout_s
         retry = Retry(predicate=lambda err: isinstance(err, _TRANSIENT), deadline=timeout)
         started = time.perf_counter()
@@ -214,9 +207,9 @@ class BigQueryWarehouse:
                 timeout=timeout,
                 job_retry=None,
             )
-            frame = job.result(timeout=timeout, retry=retry).to_dataframe(
-                create_bqstorage_client=False
-            )
+            result = job.result(timeout=timeout, retry=retry)
+            columns = tuple(field.name for field in result.schema)
+            rows = Rows(columns, tuple(_plain_row(row.values()) for row in result))
         except (gexc.GoogleAPIError, auth_exc.GoogleAuthError, *_TIMEOUTS, *_TRANSIENT) as err:
             friendly = friendly_error(err, self.settings)
             log.warning("query=%s engine=bigquery failed: %s", name, type(err).__name__)
@@ -225,14 +218,20 @@ class BigQueryWarehouse:
             "query=%s engine=bigquery rows=%d duration_ms=%.1f bytes_processed=%s "
             "bytes_billed=%s cache_hit=%s",
             name,
-            len(frame),
+            len(rows),
             (time.perf_counter() - started) * 1000,
             job.total_bytes_processed,
             job.total_bytes_billed,
             job.cache_hit,
         )
-        return frame
+        return rows
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+
+def _plain_row(values: tuple) -> tuple:
+    """NUMERIC values as floats (every reader of them turns them into floats or counts);
+    the rest as the client returns them: int, float, str, date, aware datetime, None."""
+    return tuple(float(value) if isinstance(value, Decimal) else value for value in values)

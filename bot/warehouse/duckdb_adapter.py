@@ -11,14 +11,18 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 
+from bot.core.table import Rows
 from bot.warehouse.base import (
     WarehouseError,
     WarehouseNotBuilt,
@@ -54,7 +58,7 @@ class DuckDBWarehouse:
         # The file is ATTACHed under its stem (see _open); queries name the marts through it.
         self._catalog = '"' + self.path.stem.replace('"', '""') + '"'
 
-    def run(self, name: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def run(self, name: str, params: dict[str, Any] | None = None) -> Rows:
         params = params or {}
         sql, expected = render_query(name, f"{self._catalog}.{MARTS_SCHEMA}", param_style="$")
         check_params(name, expected, params)
@@ -64,7 +68,7 @@ class DuckDBWarehouse:
         finally:
             self._release(conn)
 
-    def run_sql(self, label: str, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+    def run_sql(self, label: str, sql: str, params: dict[str, Any]) -> Rows:
         """Run SQL the bot generated (the semantic layer's MetricFlow SQL) on the same
         read-only connection as the named queries; values only as bound ``$name``
         parameters. ``label`` names the query in logs."""
@@ -82,7 +86,7 @@ class DuckDBWarehouse:
 
     def _run_on(
         self, conn: duckdb.DuckDBPyConnection, name: str, sql: str, params: dict[str, Any]
-    ) -> pd.DataFrame:
+    ) -> Rows:
         try:
             cursor = conn.cursor()
         except duckdb.Error as err:
@@ -91,7 +95,10 @@ class DuckDBWarehouse:
         started = time.perf_counter()
         timer.start()
         try:
-            frame = cursor.execute(sql, params).df()
+            with _pandas_unimportable():
+                cursor.execute(sql, params)
+            columns = tuple(d[0] for d in cursor.description or ())
+            data = cursor.fetchall()
         except duckdb.InterruptException:
             raise WarehouseTimeout(
                 f"The query took longer than {self.timeout_s:g} s and was stopped."
@@ -108,10 +115,10 @@ class DuckDBWarehouse:
         log.info(
             "query=%s engine=duckdb rows=%d duration_ms=%.1f",
             name,
-            len(frame),
+            len(data),
             (time.perf_counter() - started) * 1000,
         )
-        return frame
+        return Rows(columns, tuple(map(_plain_row, data)))
 
     def _acquire(self) -> duckdb.DuckDBPyConnection:
         """The connection to the file now at ``path``, counted as in use until released."""
@@ -192,3 +199,40 @@ class DuckDBWarehouse:
                     conn.close()
             self._conn, self._retired = None, []
             self._identity = None
+
+
+_hiding_lock = threading.Lock()
+_hiding = 0  # queries binding parameters with pandas hidden, in this process
+
+
+@contextmanager
+def _pandas_unimportable() -> Iterator[None]:
+    """DuckDB ≥ 1.4 imports pandas (when installed) before binding any parameter, to
+    recognise pandas values (duckdb/duckdb#18658): ~2 s and ~117 MB in a process that
+    never hands it one. Our parameters are dates, strings and numbers, so while a query
+    binds them, and pandas isn't loaded already, ``import pandas`` fails and DuckDB goes
+    on without it. A process that has loaded pandas (tools, tests) is left as it is."""
+    global _hiding
+    with _hiding_lock:
+        if _hiding == 0 and "pandas" in sys.modules:
+            hide = False
+        else:
+            sys.modules["pandas"] = None  # type: ignore[assignment]
+            _hiding += 1
+            hide = True
+    try:
+        yield
+    finally:
+        if hide:
+            with _hiding_lock:
+                _hiding -= 1
+                if _hiding == 0 and sys.modules.get("pandas", "") is None:
+                    del sys.modules["pandas"]
+
+
+def _plain_row(row: tuple) -> tuple:
+    """DECIMAL values as floats, as a DataFrame's float64 column held them (the marts'
+    sums of doubles are doubles already; this covers an engine-chosen DECIMAL)."""
+    if not any(isinstance(value, Decimal) for value in row):
+        return row
+    return tuple(float(value) if isinstance(value, Decimal) else value for value in row)

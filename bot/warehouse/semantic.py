@@ -37,8 +37,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import pandas as pd
-
 from bot.core.metrics import (
     GRAINS,
     PERIOD_COLUMN,
@@ -47,6 +45,7 @@ from bot.core.metrics import (
     MetricInfo,
     MetricRequest,
 )
+from bot.core.table import Rows, is_null
 from bot.warehouse.base import WarehouseError, WarehouseNotBuilt, to_date
 
 log = logging.getLogger("bot.warehouse.semantic")
@@ -70,7 +69,7 @@ class SqlWarehouse(Protocol):
 
     engine: str
 
-    def run_sql(self, label: str, sql: str, params: dict[str, Any]) -> pd.DataFrame: ...
+    def run_sql(self, label: str, sql: str, params: dict[str, Any]) -> Rows: ...
 
     def mart_relation(self, table: str) -> str: ...
 
@@ -88,10 +87,21 @@ class CompiledQuery:
 @dataclass(frozen=True)
 class MetricResult:
     """Rows of a metric request: plain column names (``period`` for a grain, the
-    dimension's plain name, then each metric), and the SQL that produced them."""
+    dimension's plain name, then each metric), and the SQL that produced them.
+    ``counts`` names the metrics whose unit is a count."""
 
-    frame: pd.DataFrame
+    rows: Rows
     sql: str
+    counts: tuple[str, ...] = ()
+
+    @property
+    def frame(self):  # -> pandas.DataFrame
+        """The rows as a DataFrame, counts as nullable ``Int64`` (for tools and tests:
+        the answering path reads ``rows`` and never imports pandas)."""
+        frame = self.rows.to_frame()
+        for name in self.counts:
+            frame[name] = _as_counts(frame[name])
+        return frame
 
 
 # ----------------------------------------------------------------------------- the layer
@@ -140,8 +150,8 @@ class SemanticLayer:
         if cached is not None and now - cached[0] < self.values_ttl_s:
             return cached[1]
         sql = model.values_sql(qualified)
-        frame = self.warehouse.run_sql("semantic_values", sql, {})
-        values = tuple(sorted(str(v) for v in frame.iloc[:, 0] if not _is_null(v)))
+        rows = self.warehouse.run_sql("semantic_values", sql, {})
+        values = tuple(sorted(str(row[0]) for row in rows.data if not is_null(row[0])))
         with self._lock:
             self._values[qualified] = (now, values)
         return values
@@ -172,13 +182,12 @@ class SemanticLayer:
         if missing:  # a shape and its parameters come from the same request
             raise RuntimeError(f"unbound parameters {sorted(missing)}")
         used = {name: params[name] for name in compiled.parameters}
-        frame = _plain_frame(
+        rows = _plain_rows(
             self.warehouse.run_sql("semantic_metric", compiled.sql, used), compiled.columns
         )
-        for name in request.metrics:  # DuckDB sums integers to HUGEINT, which pandas floats
-            if self._loaded().metrics[name].unit == "count":
-                frame[name] = _as_counts(frame[name])
-        return MetricResult(frame=frame, sql=compiled.sql)
+        metrics = self._loaded().metrics
+        counts = tuple(name for name in request.metrics if metrics[name].unit == "count")
+        return MetricResult(rows=rows, sql=compiled.sql, counts=counts)
 
     def warm(self) -> None:
         """Load the manifest and build the engine now (e.g. in a background thread)."""
@@ -254,27 +263,32 @@ def _shape(request: MetricRequest) -> tuple:
     )
 
 
-def _plain_frame(frame: pd.DataFrame, columns: tuple[tuple[str, str], ...]) -> pd.DataFrame:
-    lowered = {str(c).lower(): c for c in frame.columns}  # BigQuery keeps MetricFlow's case
-    out = pd.DataFrame(index=frame.index)
-    for source, plain in columns:
-        values = frame[lowered[source.lower()]]
-        if plain == PERIOD_COLUMN:
-            values = values.map(to_date)
-        out[plain] = values
-    return out.reset_index(drop=True)
+def _plain_rows(rows: Rows, columns: tuple[tuple[str, str], ...]) -> Rows:
+    """MetricFlow's columns under their plain names, in the request's order; periods as
+    dates."""
+    lowered = {str(c).lower(): i for i, c in enumerate(rows.columns)}  # BigQuery keeps case
+    index = [lowered[source.lower()] for source, _ in columns]
+    period = [plain == PERIOD_COLUMN for _, plain in columns]
+    return Rows(
+        tuple(plain for _, plain in columns),
+        tuple(
+            tuple(
+                to_date(row[i]) if is_period else row[i]
+                for i, is_period in zip(index, period, strict=True)
+            )
+            for row in rows.data
+        ),
+    )
 
 
-def _as_counts(values: pd.Series) -> pd.Series:
+def _as_counts(values):  # pandas.Series -> pandas.Series
     """Whole-number counts as nullable integers (NULL stays NULL: a group without rows)."""
+    import pandas as pd
+
     numbers = pd.to_numeric(values)
     if bool(((numbers.dropna() % 1) == 0).all()):
         return numbers.round().astype("Int64")
     return numbers
-
-
-def _is_null(value: Any) -> bool:
-    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
 # ------------------------------------------------------------- the loaded manifest/engine
