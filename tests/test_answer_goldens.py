@@ -78,6 +78,14 @@ def _dump(value: object) -> str:
     return json.dumps(_rounded(value), sort_keys=True, default=str)
 
 
+def _as_before_phrasing(body: dict) -> dict:
+    """The goldens predate ``understood_as``/``understood_notes`` (added to every answer's
+    JSON by the loose-phrasing front end, null/empty for a typed question): checked
+    here, then left out so the rest is compared with the hashes written at 63c7637."""
+    assert body.pop("understood_as") is None and body.pop("understood_notes") == []
+    return body
+
+
 def snapshot(kpi: KpiService) -> dict[str, dict[str, object]]:
     out: dict[str, dict[str, object]] = {}
     for text in QUESTIONS:
@@ -87,7 +95,7 @@ def snapshot(kpi: KpiService) -> dict[str, dict[str, object]]:
             "text": _sha(kinds.render_text(answer)),
             "blocks": _sha(_dump(kinds.answer_blocks(answer))),
             "fallback": _sha(kinds.answer_text(answer)),
-            "json": _sha(_dump(kinds.to_json_dict(answer))),
+            "json": _sha(_dump(_as_before_phrasing(kinds.to_json_dict(answer)))),
             "charts": [[c.name, _sha(c.png)] for c in answer.charts],
         }
         if text == "revenue last 7 days vs last year":
