@@ -72,3 +72,16 @@ def test_a_dead_worker_costs_no_chart_and_the_pool_recovers() -> None:
         assert pool(rendered_by).startswith(b"worker:")  # a new pool took over
     finally:
         pool.close()
+
+
+def niceness() -> bytes:
+    return str(os.nice(0)).encode()
+
+
+def test_a_worker_yields_the_cpu_to_the_serving_process(workers) -> None:
+    """Started at a share of the CPU (its imports run beside serve's start-up), then at
+    WORKER_NICENESS below the serving process once it can draw."""
+    from bot.chart_workers import WORKER_NICENESS, WORKER_START_NICENESS
+
+    assert 0 < WORKER_START_NICENESS < WORKER_NICENESS
+    assert int(workers(niceness)) == min(os.nice(0) + WORKER_NICENESS, 19)

@@ -39,6 +39,24 @@ def test_the_server_module_imports_no_pandas_plotting_or_metricflow() -> None:
     assert not loaded & {*HEAVY, *PLOTTING}, sorted(loaded & {*HEAVY, *PLOTTING})
 
 
+def test_the_server_module_leaves_scipy_and_numpy_to_the_warm_up() -> None:
+    """scipy.special and numpy (~0.15–0.4 s) load after ``serve`` listens, not before."""
+    loaded = loaded_in_fresh_python("import bot.slack.server")
+    assert "bot" in loaded
+    assert not loaded & {"scipy", "numpy"}, sorted(loaded & {"scipy", "numpy"})
+    warmed = loaded_in_fresh_python(
+        """
+import types
+from bot.slack.server import _warm_up
+calls = []
+semantic = types.SimpleNamespace(warm_in_background=lambda: calls.append("semantic"))
+_warm_up(types.SimpleNamespace(kpi=types.SimpleNamespace(semantic=semantic)), 0.05).join(10)
+assert calls == ["semantic"], calls
+"""
+    )
+    assert {"scipy", "numpy"} <= warmed
+
+
 def test_building_the_app_and_answering_imports_no_pandas_or_plotting(
     built_db: Path, tmp_path: Path, slack
 ) -> None:

@@ -24,9 +24,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
-from scipy import special
-
 from bot.core import sequential as seq
+from bot.core import special
 from bot.core.cuped import CovariateStats, CupedEstimate, cuped_estimate
 from bot.core.plan import CONVERSION, REVENUE_PER_USER, ExperimentPlan, Progress, progress
 from bot.core.stats import (

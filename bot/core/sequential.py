@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import special
+from bot.core import special
 
 DEFAULT_TUNING = 5000.0
 FIXED = "fixed_horizon"

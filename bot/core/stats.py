@@ -38,10 +38,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
-# scipy.special, not scipy.stats: the same functions scipy.stats' norm, t and chi2 call
-# underneath (ndtr, ndtri, stdtr, stdtrit, chdtrc), for ~0.5 s less CPU at import, which
-# every cold start and every `python -m bot ask` pays.
-from scipy import special
+from bot.core import special
 
 if TYPE_CHECKING:  # only for annotations: decision imports this module
     from bot.core.decision import ArmDecision, ExperimentDecision
