@@ -379,3 +379,30 @@ def test_a_crash_after_posting_finishes_the_chart_without_reposting(make, slack)
     assert len(posts(slack)) == 1  # only the crashed process's post
     [upload] = slack.uploads()
     assert upload.thread_ts == sent.ts
+
+
+def test_an_alerts_chart_is_drawn_by_the_services_renderer(kpi, make, slack) -> None:
+    """In ``serve`` that renderer is the chart worker: the serving process imports no
+    plotting library, alerts included. The PNG is the one drawing it here gives."""
+    from bot.chart_workers import render_inline
+
+    drawn: list[tuple[str, bytes]] = []
+
+    def recording(chart, *args, **kwargs) -> bytes:
+        png = render_inline(chart, *args, **kwargs)
+        drawn.append((chart.__name__, png))
+        return png
+
+    before, kpi.render = kpi.render, recording
+    try:
+        service = make(Clock(NOW))
+        created = service.create(
+            CHANNEL, USER, rule("revenue above 1000"), as_of=FLASH_SALE + timedelta(days=1)
+        )
+        assert not isinstance(created, str), created
+        assert [o.status for o in created[1]] == ["sent"]
+    finally:
+        kpi.render = before
+    assert [name for name, _ in drawn] == ["alert_metric_chart"]
+    [upload] = slack.uploads()
+    assert upload.data == drawn[0][1] and upload.data.startswith(b"\x89PNG")

@@ -3,8 +3,8 @@ who set the rule, a button to the full answer (``kpi_ask_question``, its value t
 question as typed after ``/kpi``); and a 28-day chart of the metric with the day ringed.
 
 Pure functions of an evaluation (``bot.core.alerts``) and its context; the chart is
-drawn by ``bot.core.charts.build_revenue_figure`` (the revenue chart's daily line and
-its day highlighting), with the metric's own values and unit.
+``bot.core.charts.alert_metric_chart`` (the revenue chart's daily line and its day
+highlighting, with the metric's own values and unit), drawn by the renderer it is handed.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.answers import Chart
+from bot.chart_workers import ChartRenderer, render_inline
+from bot.core import chart_data
 from bot.core import format as fmt
 from bot.core.alerts import (
     CURRENCY_METRICS,
@@ -122,6 +124,7 @@ def day_alert(
     series: Mapping[date, float | None],
     chart: bool = True,
     display: MetricDisplay | None = None,
+    render: ChartRenderer = render_inline,
 ) -> AlertMessage:
     shown = display or mart_display(ev.rule)
     line = headline(ev, shown)
@@ -132,7 +135,7 @@ def day_alert(
         ask_button(full_answer_question(ev.rule), f"{shown.label}, last {CHART_DAYS} days"),
         *_missed_blocks(context.missed),
     ]
-    charts = (metric_chart(ev, series, shown),) if chart else ()
+    charts = (metric_chart(ev, series, shown, render),) if chart else ()
     return AlertMessage(blocks, text, charts)
 
 
@@ -162,42 +165,32 @@ def ask_button(question: str, label: str) -> dict:
 
 
 def metric_chart(
-    ev: Evaluation, series: Mapping[date, float | None], display: MetricDisplay | None = None
+    ev: Evaluation,
+    series: Mapping[date, float | None],
+    display: MetricDisplay | None = None,
+    render: ChartRenderer = render_inline,
 ) -> Chart:
-    """The 28 days up to the alert's day, the day ringed."""
+    """The 28 days up to the alert's day, the day ringed; drawn by ``render`` (in
+    ``serve``, the chart worker: the serving process imports no plotting library)."""
     shown = display or mart_display(ev.rule)
     days = [ev.day - timedelta(days=i) for i in range(CHART_DAYS - 1, -1, -1)]
     values = [series.get(d) for d in days]
-    # Drawn here, not in a chart worker (the figure is relabelled before it is saved),
-    # so matplotlib is imported on an alert's first chart, never at start-up.
-    from bot.core.charts import build_revenue_figure, to_png
-
     frame = Rows(
         ("day", "revenue"),
         tuple(zip(days, [float("nan") if v is None else float(v) for v in values], strict=True)),
     )
-    metric = ev.rule.metric
     title = f"{shown.plain_title}, last {CHART_DAYS} days to {fmt.day(ev.day)}"
-    figure = build_revenue_figure(
+    png = render(
+        chart_data.alert_metric_chart,
         frame,
-        Rows(("day", "revenue")),
         title=title,
-        current_label=shown.label,
-        previous_label="",
+        label=shown.label,
+        ylabel=f"{shown.label} per day",
+        day=ev.day,
+        day_text=f"{ev.day:%a %b} {ev.day.day}\n{shown.value(ev.value)}",
         currency="$" if shown.unit == "currency" else "",
-        highlight_days=[ev.day],
     )
-    _relabel(figure, shown, ev)
-    return Chart(name=f"alert-{metric}", title=title, png=to_png(figure))
-
-
-def _relabel(figure, shown: MetricDisplay, ev: Evaluation) -> None:
-    """The revenue chart names its axis and ringed value as revenue; say the metric."""
-    ax = figure.axes[0]
-    ax.set_ylabel(f"{shown.label} per day")
-    for text in ax.texts:
-        if text.get_gid() == "highlight-label":
-            text.set_text(f"{ev.day:%a %b} {ev.day.day}\n{shown.value(ev.value)}")
+    return Chart(name=f"alert-{ev.rule.metric}", title=title, png=png)
 
 
 def _footer(rule_text: str, context: AlertContext) -> str:

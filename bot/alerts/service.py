@@ -559,7 +559,14 @@ class _Round:
 
         def build(missed: list[ledger.Delivery]) -> AlertMessage:
             context = AlertContext(stored.id, stored.created_by, self._data_as_of, missed)
-            return day_alert(ev, context, series, chart=self.service.charts, display=display)
+            return day_alert(
+                ev,
+                context,
+                series,
+                chart=self.service.charts,
+                display=display,
+                render=self.service.kpi.render,
+            )
 
         if self.dry_run:
             message = build([])

@@ -569,6 +569,36 @@ def revenue_chart(current: Rows, previous: Rows, **options: Any) -> bytes:
     return to_png(build_revenue_figure(current, previous, **options))
 
 
+def alert_metric_chart(
+    days: Rows,
+    *,
+    title: str,
+    label: str,
+    ylabel: str,
+    day: date,
+    day_text: str,
+    currency: str = "",
+) -> bytes:
+    """An alert's chart: the revenue chart's daily line of ``days`` (columns day,
+    revenue: any metric's values) with ``day`` ringed, its axis and ringed value
+    relabelled for the metric (``ylabel``, ``day_text``)."""
+    figure = build_revenue_figure(
+        days,
+        Rows(("day", "revenue")),
+        title=title,
+        current_label=label,
+        previous_label="",
+        currency=currency,
+        highlight_days=[day],
+    )
+    ax = figure.axes[0]
+    ax.set_ylabel(ylabel)
+    for text in ax.texts:
+        if text.get_gid() == "highlight-label":
+            text.set_text(day_text)
+    return to_png(figure)
+
+
 # ---------------------------------------------------------------------------------
 # Experiment: conversion rate per variant with confidence whiskers
 
