@@ -38,7 +38,14 @@ from benchmarks.common import (
     table,
     write_result,
 )
-from benchmarks.latency import SECRET, TOKEN, double_errors, send_command, shared_pngs
+from benchmarks.latency import (
+    SECRET,
+    TOKEN,
+    double_errors,
+    send_command,
+    serving_app,
+    shared_pngs,
+)
 
 # (first as typed, then the repeat): the repeat is the same parsed question.
 PAIRS = (
@@ -65,14 +72,8 @@ class CacheLog(logging.Handler):
 
 
 def bench(db: Path, runs: int, warmup: int) -> dict[str, Any]:
-    import threading
-
     from bot.answer_cache import AnswerCache
     from bot.service import KpiService
-    from bot.settings import Settings
-    from bot.slack.app import build_app
-    from bot.slack.context import Services
-    from bot.slack.server import make_http_server
     from bot.warehouse.base import MartReader
     from bot.warehouse.duckdb_adapter import DuckDBWarehouse
     from tests.slack_double import SlackDouble
@@ -90,36 +91,23 @@ def bench(db: Path, runs: int, warmup: int) -> dict[str, Any]:
     with SlackDouble(token=TOKEN) as slack:
         warehouse = DuckDBWarehouse(db, timeout_s=60)
         kpi = KpiService(MartReader(warehouse), clock=bench_clock, cache=cache)
-        settings = Settings(
-            duckdb_path=db,
-            slack_bot_token=TOKEN,
-            slack_signing_secret=SECRET,
-            slack_api_url=slack.base_url,
-        )
-        app = build_app(settings, Services(settings=settings, kpi=kpi))
-        server = make_http_server(app, "127.0.0.1", 0)
-        thread = threading.Thread(target=server.run, name="bot-http", daemon=True)
-        thread.start()
-        url = f"http://127.0.0.1:{server.effective_port}/slack/events"
         try:
-            for i in range(warmup + runs):
-                for first, repeat in PAIRS:
-                    cache.clear()
-                    first_msg, first_png = _answer_times(url, slack, first)
-                    repeat_msg, repeat_png = _answer_times(url, slack, repeat)
-                    sends["first"] += 1
-                    sends["repeat"] += 1
-                    if i < warmup:
-                        continue
-                    s = samples[first]
-                    s["first_message"].append(first_msg)
-                    s["first_png"].append(first_png)
-                    s["repeat_message"].append(repeat_msg)
-                    s["repeat_png"].append(repeat_png)
+            with serving_app(kpi, slack, db) as url:
+                for i in range(warmup + runs):
+                    for first, repeat in PAIRS:
+                        cache.clear()
+                        first_msg, first_png = _answer_times(url, slack, first)
+                        repeat_msg, repeat_png = _answer_times(url, slack, repeat)
+                        sends["first"] += 1
+                        sends["repeat"] += 1
+                        if i < warmup:
+                            continue
+                        s = samples[first]
+                        s["first_message"].append(first_msg)
+                        s["first_png"].append(first_png)
+                        s["repeat_message"].append(repeat_msg)
+                        s["repeat_png"].append(repeat_png)
         finally:
-            server.close()
-            server.task_dispatcher.shutdown()
-            thread.join(timeout=5)
             warehouse.close()
             logger.removeHandler(cache_log)
         if double_errors(slack):
@@ -136,16 +124,11 @@ def bench(db: Path, runs: int, warmup: int) -> dict[str, Any]:
 
 def bench_home(db: Path, runs: int) -> dict[str, Any]:
     import json
-    import threading
     import time
     import uuid
 
     from bot.answer_cache import AnswerCache
     from bot.service import KpiService
-    from bot.settings import Settings
-    from bot.slack.app import build_app
-    from bot.slack.context import Services
-    from bot.slack.server import make_http_server
     from bot.warehouse.base import MartReader
     from bot.warehouse.duckdb_adapter import DuckDBWarehouse
     from tests.slack_double import SlackDouble
@@ -161,19 +144,8 @@ def bench_home(db: Path, runs: int) -> dict[str, Any]:
     with SlackDouble(token=TOKEN) as slack:
         warehouse = DuckDBWarehouse(db, timeout_s=60)
         kpi = KpiService(MartReader(warehouse), clock=bench_clock, cache=cache)
-        settings = Settings(
-            duckdb_path=db,
-            slack_bot_token=TOKEN,
-            slack_signing_secret=SECRET,
-            slack_api_url=slack.base_url,
-        )
-        app = build_app(settings, Services(settings=settings, kpi=kpi))
-        server = make_http_server(app, "127.0.0.1", 0)
-        thread = threading.Thread(target=server.run, name="bot-http", daemon=True)
-        thread.start()
-        url = f"http://127.0.0.1:{server.effective_port}/slack/events"
 
-        def open_home(expected: int) -> list[float]:
+        def open_home(url: str, expected: int) -> list[float]:
             before = len(slack.calls("views.publish"))
             body = json.dumps(app_home_opened_payload(event_id=uuid.uuid4().hex))
             sent = time.monotonic()
@@ -192,18 +164,16 @@ def bench_home(db: Path, runs: int) -> dict[str, Any]:
             return [c.time - sent for c in published]
 
         try:
-            open_home(2)  # warm-up: imports, connections
-            for _ in range(runs):
-                cache.clear()
-                first, complete = open_home(2)
-                samples["cold_first"].append(first)
-                samples["cold_complete"].append(complete)
-                [warm] = open_home(1)
-                samples["warm"].append(warm)
+            with serving_app(kpi, slack, db) as url:
+                open_home(url, 2)  # warm-up: imports, connections
+                for _ in range(runs):
+                    cache.clear()
+                    first, complete = open_home(url, 2)
+                    samples["cold_first"].append(first)
+                    samples["cold_complete"].append(complete)
+                    [warm] = open_home(url, 1)
+                    samples["warm"].append(warm)
         finally:
-            server.close()
-            server.task_dispatcher.shutdown()
-            thread.join(timeout=5)
             warehouse.close()
     return {k: summary(v) for k, v in samples.items()}
 

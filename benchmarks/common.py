@@ -156,16 +156,14 @@ def timed_ask(
 
 
 def chart_renderer(answer: Any) -> Callable[[], Any]:
-    """Re-render the answer's chart through the service's public chart functions."""
-    from bot import service
+    """Re-render the answer's charts through the registry's public chart function
+    (``bot.kinds.draw_charts``), in this thread."""
+    from bot import kinds
+    from bot.chart_workers import render_inline
 
-    if isinstance(answer, service.RevenueAnswer):
-        return lambda: service.revenue_chart(answer.report)
-    if isinstance(answer, service.ExperimentAnswer):
-        return lambda: service.experiment_chart(answer.result)
-    if isinstance(answer, service.RetentionAnswer):
-        return lambda: service.retention_chart(answer.report)
-    raise TypeError(f"no chart for {type(answer).__name__}")
+    if not answer.charts:
+        raise TypeError(f"no chart for {type(answer).__name__}")
+    return lambda: kinds.draw_charts(answer, render_inline)
 
 
 # --------------------------------------------------------------------------- statistics

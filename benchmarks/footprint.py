@@ -33,14 +33,11 @@ import argparse
 import contextlib
 import re
 import resource
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import timedelta
 from importlib import metadata
 from pathlib import Path
@@ -58,7 +55,8 @@ from benchmarks.common import (
     table,
     write_result,
 )
-from benchmarks.latency import SECRET, TOKEN, double_errors  # the same signing secret and token
+from benchmarks.latency import double_errors
+from benchmarks.serving import TOKEN, proc_status, running_serve
 
 _SPAN = f"{BENCH_END - timedelta(days=29):%Y-%m-%d} to {BENCH_END:%Y-%m-%d}"
 REVENUE = f"revenue {_SPAN}"
@@ -89,49 +87,19 @@ BASE_LIBRARIES = (
     "sqlalchemy",
     "scipy.special",
 )
-START_TIMEOUT_S = 120
 
 
 # --------------------------------------------------------------------------- serving
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _proc_status(pid: int) -> dict[str, int]:
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in {"VmRSS", "VmHWM", "Threads"}:
-            number = int(value.split()[0])
-            out[key] = number * 1024 if key != "Threads" else number
-    return out
-
-
 def _tree_rss(pid: int) -> int:
     """VmRSS of ``pid`` and all its descendants (the chart worker processes), bytes."""
-    total = _proc_status(pid).get("VmRSS", 0)
+    total = proc_status(pid).get("VmRSS", 0)
     for task in Path(f"/proc/{pid}/task").iterdir():
         for child in (task / "children").read_text().split():
             with contextlib.suppress(FileNotFoundError):
                 total += _tree_rss(int(child))
     return total
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the bot exited with {proc.returncode} before listening")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.005)
-    raise SystemExit("the bot did not start listening in time")
 
 
 def _ask(url: str, slack: Any, text: str) -> float:
@@ -158,51 +126,21 @@ def serve_once(
 ) -> dict[str, Any]:
     from tests.slack_double import SlackDouble
 
-    port = _free_port()
+    env = {"KPI_CHART_PROCESSES": chart_processes} if chart_processes is not None else {}
+    state, log = log_dir / f"state-{index}.sqlite", log_dir / f"serve-{index}.log"
     with SlackDouble(token=TOKEN) as slack:
-        env = python_env() | {
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack.base_url,
-            "KPI_DUCKDB_PATH": str(db),
-            "KPI_STATE_DB": f"sqlite:///{log_dir}/state-{index}.sqlite",
-        }
-        if chart_processes is not None:
-            env["KPI_CHART_PROCESSES"] = chart_processes
-        log = (log_dir / f"serve-{index}.log").open("w")
-        base = f"http://127.0.0.1:{port}"
-        started = time.monotonic()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_healthy(f"{base}/healthz", proc, started + START_TIMEOUT_S)
-            listening = time.monotonic() - started
-            rss_listening = _proc_status(proc.pid)
-            rss_listening["tree"] = _tree_rss(proc.pid)
-            first = _ask(f"{base}/slack/events", slack, REVENUE) - started
-            rss_first = _proc_status(proc.pid)
-            rss_first["tree"] = _tree_rss(proc.pid)
+        with running_serve(slack, db, state, log, env=env) as served:
+            pid, url = served.proc.pid, f"{served.base_url}/slack/events"
+            rss_listening = proc_status(pid) | {"tree": _tree_rss(pid)}
+            first = _ask(url, slack, REVENUE) - served.started
+            rss_first = proc_status(pid) | {"tree": _tree_rss(pid)}
             for n in range(commands):
-                _ask(f"{base}/slack/events", slack, MIXED[n % len(MIXED)])
-            rss_serving = _proc_status(proc.pid)
-            rss_serving["tree"] = _tree_rss(proc.pid)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            log.close()
+                _ask(url, slack, MIXED[n % len(MIXED)])
+            rss_serving = proc_status(pid) | {"tree": _tree_rss(pid)}
         if double_errors(slack):
             raise SystemExit(f"the Slack double failed: {double_errors(slack)}")
     return {
-        "listening_s": listening,
+        "listening_s": served.listening - served.started,
         "first_answer_s": first,
         "rss_listening": rss_listening,
         "rss_after_first_answer": rss_first,
@@ -327,7 +265,7 @@ def _children_rss(pid: int) -> list[int]:
     for task in Path(f"/proc/{pid}/task").iterdir():
         for child in (task / "children").read_text().split():
             with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-                out.append(_proc_status(int(child)).get("VmRSS", 0))
+                out.append(proc_status(int(child)).get("VmRSS", 0))
     return out
 
 
@@ -361,50 +299,22 @@ def serve_kind(
     one; RSS of the serving process and of each chart worker at the end."""
     from tests.slack_double import SlackDouble
 
-    port = _free_port()
+    env = {"KPI_CHART_PROCESSES": chart_processes} if chart_processes is not None else {}
+    state, log = log_dir / f"state-{index}.sqlite", log_dir / f"serve-{index}.log"
     with SlackDouble(token=TOKEN) as slack:
-        env = _root_env(root) | {
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack.base_url,
-            "KPI_DUCKDB_PATH": str(db),
-            "KPI_STATE_DB": f"sqlite:///{log_dir}/state-{index}.sqlite",
-        }
-        if chart_processes is not None:
-            env["KPI_CHART_PROCESSES"] = chart_processes
-        log = (log_dir / f"serve-{index}.log").open("w")
-        base = f"http://127.0.0.1:{port}"
-        started = time.monotonic()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=root,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_healthy(f"{base}/healthz", proc, started + START_TIMEOUT_S)
-            listening = time.monotonic()
-            acks = []
-            arrived = _ask_acked(f"{base}/slack/events", slack, first, acks)
+        with running_serve(slack, db, state, log, root=root, env=env) as served:
+            url, acks = f"{served.base_url}/slack/events", []
+            arrived = _ask_acked(url, slack, first, acks)
             for text in then:
-                _ask_acked(f"{base}/slack/events", slack, text, acks)
-            serving = _proc_status(proc.pid)
-            workers = _children_rss(proc.pid)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            log.close()
+                _ask_acked(url, slack, text, acks)
+            serving = proc_status(served.proc.pid)
+            workers = _children_rss(served.proc.pid)
         if double_errors(slack):
             raise SystemExit(f"the Slack double failed: {double_errors(slack)}")
     return {
-        "listening_s": listening - started,
+        "listening_s": served.listening - served.started,
         "first_ack_s": acks[0],
-        "first_answer_after_listening_s": arrived - listening,
+        "first_answer_after_listening_s": arrived - served.listening,
         "questions": 1 + len(then),
         "serving_rss": serving["VmRSS"],
         "serving_hwm": serving["VmHWM"],

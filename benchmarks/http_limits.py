@@ -26,9 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import select
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,9 +35,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ROOT, ensure_warehouse, machine, python_env, write_result
-from benchmarks.footprint import _free_port, _proc_status, _wait_healthy
-from benchmarks.latency import SECRET, TOKEN
+from benchmarks.common import ensure_warehouse, machine, write_result
+from benchmarks.latency import SECRET
+from benchmarks.serving import TOKEN, proc_status, running_serve
 
 ACK_LIMIT_S = 3.0
 CLIENT_TIMEOUT_S = 10.0
@@ -92,7 +90,7 @@ def forged_headers() -> dict[str, str]:
 
 def big_bodies(pid: int, port: int, count: int, megabytes: int) -> dict[str, Any]:
     body = b"text=" + b"x" * (megabytes * 1024 * 1024 - 5)
-    before = _proc_status(pid)
+    before = proc_status(pid)
     results: list[tuple[str, float]] = []
     lock = threading.Lock()
 
@@ -107,7 +105,7 @@ def big_bodies(pid: int, port: int, count: int, megabytes: int) -> dict[str, Any
     for thread in threads:
         thread.join()
     time.sleep(0.5)
-    after = _proc_status(pid)
+    after = proc_status(pid)
     return {
         "bodies": count,
         "body_mb": megabytes,
@@ -212,43 +210,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from tests.slack_double import SlackDouble
 
     db = ensure_warehouse(3000)
-    port = _free_port()
     with tempfile.TemporaryDirectory() as tmp, SlackDouble(token=TOKEN) as slack:
-        env = python_env() | {
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack.base_url,
-            "KPI_DUCKDB_PATH": str(db),
-            "KPI_STATE_DB": f"sqlite:///{tmp}/state.sqlite",
-            "KPI_CHART_PROCESSES": "0",  # one process: its VmHWM is the whole server
-        }
         log = Path(tmp) / "serve.log"
-        with log.open("w") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            _wait_healthy(f"http://127.0.0.1:{port}/healthz", proc, time.monotonic() + 120)
-            result: dict[str, Any] = {}
+        # One process: its VmHWM is the whole server.
+        env = {"KPI_CHART_PROCESSES": "0"}
+        with running_serve(slack, db, Path(tmp) / "state.sqlite", log, env=env) as served:
+            port, result = served.port, {}
             result["junk"] = junk(port, log, args.junk)
             print("junk:", result["junk"], flush=True)
-            result["big_bodies"] = big_bodies(proc.pid, port, args.bodies, args.body_mb)
+            result["big_bodies"] = big_bodies(served.proc.pid, port, args.bodies, args.body_mb)
             print("big bodies:", result["big_bodies"], flush=True)
             if not args.skip_slow:
                 result["slow_clients"] = slow_clients(port, slack, args.slow, args.hold_limit)
                 print("slow clients:", result["slow_clients"], flush=True)
             result["log_tail"] = log.read_text(errors="replace")[-3000:]
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
     return result
 
 

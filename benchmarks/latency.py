@@ -40,6 +40,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -167,24 +168,33 @@ def _timed_kpi_service_class():
     from bot.service import KpiService
 
     class TimedKpiService(KpiService):
-        """Stamps (monotonic) start and end of every ``answer`` and its query time."""
+        """Stamps (monotonic) start and end of every ``answer`` and its query time; the
+        end moves to the end of ``with_charts`` when the Slack edge draws the charts
+        after the answer (one question at a time)."""
 
         def __init__(self, *args: Any, warehouse: TimingWarehouse, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.timing_warehouse = warehouse
-            self.records: list[tuple[float, float, float]] = []
+            self.records: list[list[float]] = []
             self._records_lock = threading.Lock()
 
-        def answer(self, question):  # type: ignore[no-untyped-def]
+        def answer(self, question, *, charts=True):  # type: ignore[no-untyped-def]
             self.timing_warehouse.take()
             started = time.monotonic()
             try:
-                return super().answer(question)
+                return super().answer(question, charts=charts)
             finally:
                 ended = time.monotonic()
                 spent, _ = self.timing_warehouse.take()
                 with self._records_lock:
-                    self.records.append((started, ended, spent))
+                    self.records.append([started, ended, spent])
+
+        def with_charts(self, answer):  # type: ignore[no-untyped-def]
+            drawn = super().with_charts(answer)
+            with self._records_lock:
+                if self.records:
+                    self.records[-1][1] = time.monotonic()
+            return drawn
 
     return TimedKpiService
 
@@ -197,10 +207,6 @@ def running_bot(db: Path, answer_slots: int | None = None, chart_processes: int 
     ``chart_processes`` > 0 renders charts in that many worker processes (as ``serve``
     does by default), 0 in the answering thread."""
     from bot.chart_workers import ChartWorkers, render_inline
-    from bot.settings import Settings
-    from bot.slack.app import build_app
-    from bot.slack.context import Services
-    from bot.slack.server import make_http_server
     from bot.warehouse.base import MartReader
     from bot.warehouse.duckdb_adapter import DuckDBWarehouse
     from tests.slack_double import SlackDouble
@@ -218,27 +224,42 @@ def running_bot(db: Path, answer_slots: int | None = None, chart_processes: int 
             render=workers or render_inline,
             **slots,
         )
-        settings = Settings(
-            duckdb_path=db,
-            slack_bot_token=TOKEN,
-            slack_signing_secret=SECRET,
-            slack_api_url=slack.base_url,
-        )
-        app = build_app(settings, Services(settings=settings, kpi=kpi))
-        server = make_http_server(app, "127.0.0.1", 0)
-        thread = threading.Thread(target=server.run, name="bot-http", daemon=True)
-        thread.start()
         try:
-            yield f"http://127.0.0.1:{server.effective_port}/slack/events", slack, kpi
+            with serving_app(kpi, slack, db) as url:
+                yield url, slack, kpi
         finally:
-            server.close()
-            server.task_dispatcher.shutdown()
-            thread.join(timeout=5)
             warehouse.close()
             if workers is not None:
                 workers.close()
             if double_errors(slack):
                 raise SystemExit(f"the Slack double failed: {double_errors(slack)}")
+
+
+@contextlib.contextmanager
+def serving_app(kpi: Any, slack: Any, db: Path) -> Iterator[str]:
+    """The Bolt app and waitress server as ``serve`` wires them, in this process, for
+    ``kpi`` and the Slack double ``slack``; yields the events URL, closes the server."""
+    from bot.settings import Settings
+    from bot.slack.app import build_app
+    from bot.slack.context import Services
+    from bot.slack.server import make_http_server
+
+    settings = Settings(
+        duckdb_path=db,
+        slack_bot_token=TOKEN,
+        slack_signing_secret=SECRET,
+        slack_api_url=slack.base_url,
+    )
+    app = build_app(settings, Services(settings=settings, kpi=kpi))
+    server = make_http_server(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.run, name="bot-http", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}/slack/events"
+    finally:
+        server.close()
+        server.task_dispatcher.shutdown()
+        thread.join(timeout=5)
 
 
 def accepted(call: Any) -> bool:
