@@ -16,6 +16,7 @@ does not re-run in its children.)
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import ctypes
 import gc
@@ -123,6 +124,7 @@ class ChartWorkers:
         self.processes = processes
         self._lock = threading.Lock()
         self._pool = self._new_pool()
+        self._starting: list[concurrent.futures.Future] = []
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the serving process has threads (and DuckDB) that fork would copy.
@@ -138,13 +140,17 @@ class ChartWorkers:
         """Start the workers now so the first answer doesn't wait for them; ``wait``
         until they are up (else they start in the background)."""
         since = time.perf_counter()
-        started = [self._pool.submit(_ready) for _ in range(self.processes)]
-        started[0].add_done_callback(
+        self._starting = [self._pool.submit(_ready) for _ in range(self.processes)]
+        self._starting[0].add_done_callback(
             lambda _: log.info("chart worker ready seconds=%.2f", time.perf_counter() - since)
         )
         if wait:
-            for future in started:
-                future.result(timeout=RENDER_TIMEOUT_S)
+            self.wait_started(RENDER_TIMEOUT_S)
+
+    def wait_started(self, timeout_s: float) -> None:
+        """Block until the workers ``warm`` started can draw (or ``timeout_s`` passes)."""
+        with contextlib.suppress(Exception):  # a worker that failed to start: drawn later
+            concurrent.futures.wait(self._starting, timeout=timeout_s)
 
     def __call__(self, chart: Callable[..., bytes], /, *args: Any, **kwargs: Any) -> bytes:
         pool = self._pool

@@ -50,7 +50,8 @@ import types
 from bot.slack.server import _warm_up
 calls = []
 semantic = types.SimpleNamespace(warm_in_background=lambda: calls.append("semantic"))
-_warm_up(types.SimpleNamespace(kpi=types.SimpleNamespace(semantic=semantic)), 0.05).join(10)
+kpi = types.SimpleNamespace(semantic=semantic, render=None)
+_warm_up(types.SimpleNamespace(kpi=kpi), 0.05).join(10)
 assert calls == ["semantic"], calls
 """
     )

@@ -15,6 +15,7 @@ short log line. In production, run it behind a reverse proxy as well (README).
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import logging
@@ -93,20 +94,34 @@ def build_services(settings: Settings, workers: ChartWorkers | None = None) -> S
 
 
 WARM_UP_DELAY_S = 1.0
+WORKER_START_WAIT_S = 10.0
 
 
 def _warm_up(services: Services, delay_s: float = WARM_UP_DELAY_S) -> threading.Thread:
-    """Once the server listens, in a background thread: import scipy.special (every
-    experiment answer needs it; ~0.15–0.4 s that start-up no longer pays), then,
+    """Once the server listens and the chart worker can draw, in a background thread:
+    import scipy.special (every experiment answer needs it; ~0.15–0.4 s that start-up
+    no longer pays) and resume the garbage collector if start-up paused it, then,
     ``delay_s`` after listening, load the semantic layer's vocabulary (and MetricFlow).
     Before listening this work would share the GIL with start-up (imports are Python)
     and delay it; the delay leaves the first second's questions the CPU (a question
     that needs either loads it itself as soon as it arrives). Acks never wait for it
     (benchmarks/README.md, "Footprint")."""
     started = time.monotonic()
+    render = services.kpi.render
 
     def warm() -> None:
+        if isinstance(render, ChartWorkers):
+            # The chart worker may still be importing matplotlib: the first answers'
+            # charts wait for it, so it gets the CPU first (scipy is loaded on demand
+            # by an experiment question asked meanwhile).
+            render.wait_started(WORKER_START_WAIT_S)
         special.load()
+        if not gc.isenabled():  # paused for start-up (python -m bot serve): resume it
+            # What start-up built lives as long as the process: out of the collector's
+            # sight. No collection first (~70 ms of GIL while the first questions are
+            # answered) for the ~1,000 cyclic leftovers it would free (~0.1 MiB), once.
+            gc.freeze()
+            gc.enable()
         time.sleep(max(0.0, delay_s - (time.monotonic() - started)))
         services.kpi.semantic.warm_in_background()
 
