@@ -14,6 +14,15 @@ Metrics and dimensions are defined once, in the dbt project's semantic models
   compiles a ``MetricRequest`` to SQL with ``explain`` (it never runs anything itself),
 * caches the compiled SQL per request *shape*: dates and filter values are bind
   parameters, never part of the SQL, so one compile serves every window and value,
+* reads the compiled catalog (``target/semantic_catalog.json``, ``semantic_catalog``)
+  when it was compiled from the current manifest: the vocabulary, the dimensions'
+  values SQL and common shapes' SQL without importing metricflow at all. ``compile``
+  looks in its cache, then the catalog, then asks MetricFlow (loaded lazily, or by
+  ``warm``). ``write_catalog`` compiles that file at build time (``python -m bot build``
+  for DuckDB, ``python -m bot catalog`` for both dialects, as the Docker image does):
+  every metric alone over a window — totals, by each dimension, by day/week/month, and
+  with a one-value filter on a dimension (totals, by day) — relations compiled as
+  placeholders that the reading warehouse's own ``mart_relation`` replaces,
 * runs the SQL through the bot's own read-only DuckDB connection or BigQuery adapter
   (byte cap, labels), and
 * exposes the vocabulary: metric names, labels, descriptions, the restricted flag from
