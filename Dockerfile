@@ -51,7 +51,11 @@ COPY dbt_project/ ./dbt_project/
 # not data). `dbt parse` validates the semantic models and writes it, offline and without a
 # warehouse, so the image answers metric questions whether its marts are built at start
 # (DuckDB) or elsewhere (BigQuery); the project tree stays read-only for the bot's user.
+# `python -m bot catalog` then compiles target/semantic_catalog.json beside it (MetricFlow,
+# DuckDB and BigQuery SQL, ~10 s): the vocabulary and common questions' SQL, so the first
+# metric question after start-up is answered without importing MetricFlow.
 RUN python -m dbt.cli.main parse --project-dir dbt_project --profiles-dir dbt_project \
+    && python -m bot catalog \
     && rm -rf dbt_project/logs dbt_project/target/partial_parse.msgpack
 
 USER kpibot

@@ -9,7 +9,11 @@ reading the old inode; ``DuckDBWarehouse`` sees the new file identity and reopen
 After a successful swap the build's ``target/semantic_manifest.json`` (dbt's validated
 semantic models and metrics) is copied to ``<project>/target/``, where
 ``bot.warehouse.semantic`` reads it; the build's own target directory goes with its work
-directory.
+directory. Then the semantic layer's compiled catalog (``semantic_catalog.json``: the
+vocabulary and common questions' SQL, so the first metric question needs no MetricFlow)
+is compiled beside it for DuckDB, the engine this build builds for; unchanged
+definitions keep the catalog as it is (a hash comparison), and a failure to compile it
+is logged, never a failed build: the bot then compiles lazily.
 
 The copy keeps the live file's *name*: dbt-duckdb qualifies the views it creates with the
 catalog, which is the file stem, so a copy called ``kpi-build.duckdb`` would leave views
@@ -192,6 +196,8 @@ def build(
             os.replace(copy, db_path)
             _fsync_dir(db_path.parent)
             _keep_semantic_manifest(work / "target", project_dir / "target")
+        report("compiling the semantic catalog")
+        keep_semantic_catalog(project_dir / "target")
     except OSError as err:  # no room for the copy, directory not writable, ...
         raise BuildError(f"Couldn't build beside {db_path}: {err}") from err
     seconds = time.perf_counter() - started
@@ -443,6 +449,18 @@ def _keep_semantic_manifest(built_target: Path, project_target: Path) -> None:
         os.replace(partial, project_target / SEMANTIC_MANIFEST)
     except OSError as err:
         log.warning("semantic manifest not kept in %s: %s", project_target, err)
+
+
+def keep_semantic_catalog(project_target: Path, dialects: tuple[str, ...] = ("duckdb",)) -> None:
+    """Compile the semantic catalog of ``project_target``'s manifest (MetricFlow is
+    imported here, in the build's process). Any failure is a warning: the marts are
+    swapped in already, and without a current catalog the bot compiles lazily."""
+    try:
+        from bot.warehouse.semantic import write_catalog
+
+        write_catalog(project_target / SEMANTIC_MANIFEST, dialects)
+    except Exception as err:  # never fail a swapped-in build over it
+        log.warning("semantic catalog not written in %s: %s", project_target, err)
 
 
 def _fsync_dir(directory: Path) -> None:

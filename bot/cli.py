@@ -1,4 +1,4 @@
-"""Terminal edge: ``python -m bot generate|build|ask|demo|serve|digest|alerts``.
+"""Terminal edge: ``python -m bot generate|build|catalog|ask|demo|serve|digest|alerts``.
 
 Thin by design: parse arguments, call the library, print, and turn failures into exit
 codes and one-line messages (0 = answered, 1 = failed, 2 = not understood / bad usage).
@@ -93,6 +93,29 @@ def _parser() -> argparse.ArgumentParser:
         help="don't run an alert round after the swap (it runs when SLACK_BOT_TOKEN is set)",
     )
 
+    catalog = sub.add_parser(
+        "catalog",
+        help="compile the semantic layer's catalog (metric vocabulary and common questions' SQL)",
+        description="Compile dbt_project/target/semantic_catalog.json from the semantic "
+        "manifest beside it with MetricFlow: the metric vocabulary and the SQL of common "
+        "metric questions, so the first metric question after start-up needs no MetricFlow. "
+        "`build` does this for DuckDB itself; the Docker image runs it after `dbt parse`. A "
+        "catalog already compiled from the same manifest is kept.\n\n"
+        "Example: python -m bot catalog",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    catalog.add_argument(
+        "--dialect",
+        action="append",
+        choices=("duckdb", "bigquery"),
+        help="SQL dialect to compile (repeatable; default: duckdb and bigquery)",
+    )
+    catalog.add_argument(
+        "--manifest",
+        type=Path,
+        help="semantic_manifest.json (default: dbt_project/target/semantic_manifest.json)",
+    )
+
     ask = sub.add_parser(
         "ask",
         help="answer one question in the terminal, as /kpi would",
@@ -174,6 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {
         "generate": _generate,
         "build": _build,
+        "catalog": _catalog,
         "ask": _ask,
         "demo": _demo,
         "serve": _serve,
@@ -249,6 +273,22 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Built the marts into {db}")
     if not args.no_alert_check:
         _check_alerts(settings, db)
+    return EXIT_OK
+
+
+def _catalog(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.warehouse.base import WarehouseError
+    from bot.warehouse.semantic import write_catalog
+
+    dialects = tuple(args.dialect or ("duckdb", "bigquery"))
+    try:
+        written = write_catalog(args.manifest, dialects)
+    except (OSError, WarehouseError) as err:
+        print(f"error: the semantic catalog wasn't written: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    shapes = ", ".join(f"{written.shapes[d]} {d}" for d in dialects)
+    done = f"compiled in {written.seconds:.1f} s" if written.compiled else "already current"
+    print(f"Semantic catalog {written.path}: {shapes} question shapes ({done})")
     return EXIT_OK
 
 

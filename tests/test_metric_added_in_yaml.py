@@ -21,6 +21,7 @@ from bot.answers import MetricAnswer, MetricCatalogAnswer
 from bot.build import build
 from bot.core.windows import parse_window
 from bot.service import KpiService
+from bot.warehouse import semantic_catalog
 from bot.warehouse.base import MartReader
 from bot.warehouse.duckdb_adapter import DuckDBWarehouse
 from tests.test_slack_app import CLOCK
@@ -66,6 +67,13 @@ def test_a_metric_added_in_yaml_is_answered_after_a_rebuild(
 
     reader = MartReader(DuckDBWarehouse(db))
     manifest = project / "target" / "semantic_manifest.json"
+    catalog = semantic_catalog.read_dialect(  # rewritten for the new manifest, by the build
+        project / "target" / semantic_catalog.CATALOG_NAME,
+        manifest.read_bytes(),
+        "duckdb",
+        semantic_catalog.metricflow_version(),
+    )
+    assert "items_per_order" in catalog["metrics"]
     kpi = KpiService(reader, clock=lambda: CLOCK, semantic=SemanticSource(reader, manifest))
     try:
         listing = kpi.ask("metrics", as_of=AS_OF, charts=False)

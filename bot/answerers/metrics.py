@@ -117,8 +117,18 @@ class SemanticSource:
             log.warning("experiments not read: %s", err)
             return ()
 
+    def warm(self) -> None:
+        """The vocabulary, then MetricFlow: the compiled catalog answers common shapes
+        without it, and a shape it lacks is then compiled without the import's wait."""
+        if self.vocabulary() is None:
+            return  # logged; the next metric question tries again
+        try:
+            self.layer.warm()
+        except Exception:
+            log.exception("MetricFlow failed to load")
+
     def warm_in_background(self) -> threading.Thread:
-        thread = threading.Thread(target=self.vocabulary, name="semantic-warm", daemon=True)
+        thread = threading.Thread(target=self.warm, name="semantic-warm", daemon=True)
         thread.start()
         return thread
 

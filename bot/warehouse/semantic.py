@@ -14,6 +14,15 @@ Metrics and dimensions are defined once, in the dbt project's semantic models
   compiles a ``MetricRequest`` to SQL with ``explain`` (it never runs anything itself),
 * caches the compiled SQL per request *shape*: dates and filter values are bind
   parameters, never part of the SQL, so one compile serves every window and value,
+* reads the compiled catalog (``target/semantic_catalog.json``, ``semantic_catalog``)
+  when it was compiled from the current manifest: the vocabulary, the dimensions'
+  values SQL and common shapes' SQL without importing metricflow at all. ``compile``
+  looks in its cache, then the catalog, then asks MetricFlow (loaded lazily, or by
+  ``warm``). ``write_catalog`` compiles that file at build time (``python -m bot build``
+  for DuckDB, ``python -m bot catalog`` for both dialects, as the Docker image does):
+  every metric alone over a window — totals, by each dimension, by day/week/month, and
+  with a one-value filter on a dimension (totals, by day) — relations compiled as
+  placeholders that the reading warehouse's own ``mart_relation`` replaces,
 * runs the SQL through the bot's own read-only DuckDB connection or BigQuery adapter
   (byte cap, labels), and
 * exposes the vocabulary: metric names, labels, descriptions, the restricted flag from
@@ -33,7 +42,8 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,6 +56,7 @@ from bot.core.metrics import (
     MetricRequest,
 )
 from bot.core.table import Rows, is_null
+from bot.warehouse import semantic_catalog as catalog_file
 from bot.warehouse.base import WarehouseError, WarehouseNotBuilt, to_date
 
 log = logging.getLogger("bot.warehouse.semantic")
@@ -115,12 +126,19 @@ class SemanticLayer:
         warehouse: SqlWarehouse,
         manifest_path: Path | None = None,
         values_ttl_s: float = VALUES_TTL_S,
+        *,
+        use_catalog: bool = True,
     ) -> None:
         self.warehouse = warehouse
         self.manifest_path = Path(manifest_path or DEFAULT_MANIFEST_PATH)
+        self.catalog_path = (
+            catalog_file.catalog_path_for(self.manifest_path) if use_catalog else None
+        )
         self.values_ttl_s = values_ttl_s
         self._lock = threading.Lock()
         self._model: _Model | None = None
+        self._catalog: _Catalogued | None = None
+        self._catalog_read = False
         self._compiled: dict[tuple, CompiledQuery] = {}
         self._values: dict[str, tuple[float, tuple[str, ...]]] = {}
 
@@ -128,28 +146,28 @@ class SemanticLayer:
 
     def metrics(self) -> dict[str, MetricInfo]:
         """Every metric dbt defines, by name."""
-        return dict(self._loaded().metrics)
+        return dict(self._vocabulary().metrics)
 
     def dimensions(self) -> dict[str, DimensionInfo]:
         """Every categorical dimension some metric has, by plain name."""
-        return dict(self._loaded().dimensions)
+        return dict(self._vocabulary().dimensions)
 
     def dimension_values(self, dimension: str, metrics: tuple[str, ...] = ()) -> tuple[str, ...]:
         """The known values of a dimension as ``metrics`` see it (sorted; NULL left out),
         cached for ``values_ttl_s`` seconds. A plain name can mean different columns for
         different metrics (``traffic_source``: the user's channel for orders, the
         session's for sessions), so pass the metrics when there are some."""
-        model = self._loaded()
+        vocabulary = self._vocabulary()
         if metrics:
-            qualified = model.qualified_for(metrics, dimension)
+            qualified = vocabulary.qualified_for(metrics, dimension)
         else:
-            qualified = model.any_qualified(dimension)
+            qualified = vocabulary.any_qualified(dimension)
         now = time.monotonic()
         with self._lock:
             cached = self._values.get(qualified)
         if cached is not None and now - cached[0] < self.values_ttl_s:
             return cached[1]
-        sql = model.values_sql(qualified)
+        sql = vocabulary.catalogued_values_sql(qualified) or self._loaded().values_sql(qualified)
         rows = self.warehouse.run_sql("semantic_values", sql, {})
         values = tuple(sorted(str(row[0]) for row in rows.data if not is_null(row[0])))
         with self._lock:
@@ -159,15 +177,15 @@ class SemanticLayer:
     # --- requests -----------------------------------------------------------------------
 
     def compile(self, request: MetricRequest) -> CompiledQuery:
-        """The SQL for a request's shape (cached): values and dates are parameters."""
+        """The SQL for a request's shape: values and dates are parameters. From the
+        in-memory cache, else the compiled catalog, else MetricFlow (loaded lazily)."""
         _check_request(request)
-        model = self._loaded()
         shape = _shape(request)
         with self._lock:
             hit = self._compiled.get(shape)
         if hit is not None:
             return hit
-        compiled = model.compile(request)
+        compiled = self._vocabulary().catalogued(shape) or self._loaded().compile(request)
         with self._lock:
             if len(self._compiled) >= MAX_COMPILED:  # bounded: `top N` makes shapes unbounded
                 self._compiled.pop(next(iter(self._compiled)))
@@ -185,12 +203,14 @@ class SemanticLayer:
         rows = _plain_rows(
             self.warehouse.run_sql("semantic_metric", compiled.sql, used), compiled.columns
         )
-        metrics = self._loaded().metrics
+        metrics = self._vocabulary().metrics
         counts = tuple(name for name in request.metrics if metrics[name].unit == "count")
         return MetricResult(rows=rows, sql=compiled.sql, counts=counts)
 
     def warm(self) -> None:
-        """Load the manifest and build the engine now (e.g. in a background thread)."""
+        """Load the manifest and build the engine now (e.g. in a background thread), so
+        that shapes the catalog lacks are compiled fast later."""
+        self._vocabulary()
         self._loaded()
 
     def _parameters(self, request: MetricRequest) -> dict[str, Any]:
@@ -225,6 +245,49 @@ class SemanticLayer:
             if self._model is None:
                 self._model = _Model.load(self.manifest_path, self.warehouse)
             return self._model
+
+    def _vocabulary(self) -> _Vocabulary:
+        """The compiled catalog if it is current, else the MetricFlow model."""
+        with self._lock:
+            if not self._catalog_read:
+                self._catalog = self._read_catalog()
+                self._catalog_read = True
+            if self._catalog is not None:
+                return self._catalog
+        return self._loaded()
+
+    def _read_catalog(self) -> _Catalogued | None:
+        if self.catalog_path is None:
+            return None
+        started = time.perf_counter()
+        try:
+            manifest = self.manifest_path.read_bytes()
+        except OSError:
+            return None  # the MetricFlow path says what is missing
+        try:
+            section = catalog_file.read_dialect(
+                self.catalog_path,
+                manifest,
+                self.warehouse.engine,
+                catalog_file.metricflow_version(),
+            )
+            found = _Catalogued.from_section(section, self.warehouse)
+        except FileNotFoundError:
+            log.info("no semantic catalog at %s: MetricFlow compiles", self.catalog_path)
+            return None
+        except (catalog_file.CatalogError, ValueError, KeyError, TypeError) as err:
+            log.warning(
+                "semantic catalog %s ignored (%s): MetricFlow compiles every request",
+                self.catalog_path,
+                err,
+            )
+            return None
+        log.info(
+            "semantic catalog loaded shapes=%d ms=%.1f",
+            len(found.shapes),
+            (time.perf_counter() - started) * 1000,
+        )
+        return found
 
 
 # ------------------------------------------------------------------ request validation
@@ -298,31 +361,80 @@ _TIME_FILTER = "{{{{ TimeDimension('{name}', 'day') }}}} {op} {param}"
 _DIMENSION_FILTER = "{{{{ Dimension('{name}') }}}} IN ({params})"
 
 
-class _Model:
-    """The parsed manifest, the MetricFlow engine and the plain-name vocabulary."""
+class _Vocabulary:
+    """Metrics and dimensions by plain name, and each metric's qualified dimension names."""
 
-    def __init__(self, engine: Any, param_prefix: str) -> None:
-        self.engine = engine
+    def __init__(self) -> None:
         self.metrics: dict[str, MetricInfo] = {}
         # metric -> plain dimension -> MetricFlow's entity-qualified name
         self.qualified: dict[str, dict[str, str]] = {}
         self.dimensions: dict[str, DimensionInfo] = {}
+
+    def catalogued(self, shape: tuple) -> CompiledQuery | None:
+        """A request shape's SQL compiled ahead of time, if there is one."""
+        return None
+
+    def catalogued_values_sql(self, qualified: str) -> str | None:
+        return None
+
+    def any_qualified(self, dimension: str) -> str:
+        for names in self.qualified.values():
+            if dimension in names:
+                return names[dimension]
+        raise SemanticRequestError(
+            f"There's no dimension called {dimension!r}. "
+            f"Known dimensions: {', '.join(sorted(self.dimensions))}."
+        )
+
+    def qualified_for(self, metrics: Iterable[str], dimension: str) -> str:
+        """The one qualified name of ``dimension`` for all the metrics."""
+        names = set()
+        for metric in metrics:
+            found = self.qualified[metric].get(dimension)
+            if found is None:
+                self.any_qualified(dimension)  # unknown anywhere: that message
+                offered = ", ".join(sorted(self.qualified[metric])) or "none"
+                raise SemanticRequestError(
+                    f"{metric} can't be broken down or filtered by {dimension}. Its "
+                    f"dimensions: {offered}."
+                )
+            names.add(found)
+        if len(names) > 1:
+            raise SemanticRequestError(
+                f"{dimension} means different things for {', '.join(metrics)}; ask for "
+                "them separately."
+            )
+        return names.pop()
+
+
+class _Model(_Vocabulary):
+    """The parsed manifest, the MetricFlow engine and the plain-name vocabulary."""
+
+    def __init__(self, engine: Any, param_prefix: str) -> None:
+        super().__init__()
+        self.engine = engine
         self._param = param_prefix  # named bind parameters: $name (DuckDB), @name (BigQuery)
         # One explain at a time: the engine's id enumeration is not documented thread-safe.
         self._explain_lock = threading.Lock()
 
     @classmethod
     def load(cls, manifest_path: Path, warehouse: SqlWarehouse) -> _Model:
-        started = time.perf_counter()
         try:
-            raw = json.loads(manifest_path.read_text())
+            data = manifest_path.read_bytes()
         except FileNotFoundError:
             raise WarehouseNotBuilt(
                 f"The semantic layer's definitions ({manifest_path}) are missing. Run "
                 "`python -m bot build` (or `dbt parse` in dbt_project) first."
             ) from None
+        return cls.from_bytes(data, warehouse, str(manifest_path))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, warehouse: SqlWarehouse, source: str) -> _Model:
+        started = time.perf_counter()
+        try:
+            raw = json.loads(data)
         except ValueError as err:
-            raise WarehouseError(f"The semantic manifest {manifest_path} is unreadable.") from err
+            raise WarehouseError(f"The semantic manifest {source} is unreadable.") from err
         _point_relations_at(raw, warehouse)
         engine, manifest = _build_engine(json.dumps(raw), warehouse.engine)
         model = cls(engine, "@" if warehouse.engine == "bigquery" else "$")
@@ -358,35 +470,6 @@ class _Model:
             if current is None or (hops, dim.dunder_name) < current[:2]:
                 best[dim.name] = (hops, dim.dunder_name, info)
         return {plain: (q, info) for plain, (_, q, info) in best.items()}
-
-    def any_qualified(self, dimension: str) -> str:
-        for names in self.qualified.values():
-            if dimension in names:
-                return names[dimension]
-        raise SemanticRequestError(
-            f"There's no dimension called {dimension!r}. "
-            f"Known dimensions: {', '.join(sorted(self.dimensions))}."
-        )
-
-    def qualified_for(self, metrics: Iterable[str], dimension: str) -> str:
-        """The one qualified name of ``dimension`` for all the metrics."""
-        names = set()
-        for metric in metrics:
-            found = self.qualified[metric].get(dimension)
-            if found is None:
-                self.any_qualified(dimension)  # unknown anywhere: that message
-                offered = ", ".join(sorted(self.qualified[metric])) or "none"
-                raise SemanticRequestError(
-                    f"{metric} can't be broken down or filtered by {dimension}. Its "
-                    f"dimensions: {offered}."
-                )
-            names.add(found)
-        if len(names) > 1:
-            raise SemanticRequestError(
-                f"{dimension} means different things for {', '.join(metrics)}; ask for "
-                "them separately."
-            )
-        return names.pop()
 
     def values_sql(self, qualified: str) -> str:
         from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
@@ -556,3 +639,160 @@ def _explain_only_client(dialect: str) -> Any:
             return prefix + bind_parameter_key
 
     return ExplainOnlyClient()
+
+
+# ------------------------------------------------------------------ the compiled catalog
+
+# Dates and filter values are bind parameters, so any will do when compiling a shape.
+_ANY_DAY = date(2000, 1, 1)
+_ANY_VALUE = ("",)
+CATALOG_GRAINS = GRAINS  # day, week, month
+CATALOG_FILTER_GRAINS = (None, "day")  # `<metric> where dim = v`: totals, daily series/alerts
+
+
+def catalog_requests(metrics: Mapping[str, MetricInfo]) -> list[MetricRequest]:
+    """The request shapes the catalog holds: what a question about one metric asks
+    (``bot.answerers.metrics``) and what an alert asks (``bot.alerts.service``), over a
+    window with both ends, in the default order, without a limit — per metric: totals,
+    by each dimension, by day/week/month, and with one single-value filter on each
+    dimension (totals and by day)."""
+    requests = []
+    for name in sorted(metrics):
+        window = {"metrics": (name,), "start": _ANY_DAY, "end": _ANY_DAY}
+        dims = metrics[name].dimensions
+        requests.append(MetricRequest(**window))
+        requests += [MetricRequest(**window, group_by=dim) for dim in dims]
+        requests += [MetricRequest(**window, grain=grain) for grain in CATALOG_GRAINS]
+        requests += [
+            MetricRequest(**window, grain=grain, filters=(DimensionFilter(dim, _ANY_VALUE),))
+            for dim in dims
+            for grain in CATALOG_FILTER_GRAINS
+        ]
+    return requests
+
+
+@dataclass(frozen=True)
+class CatalogWritten:
+    """What ``write_catalog`` did: the dialects compiled now (none: it was current),
+    shapes per dialect in the file, and the seconds it took."""
+
+    path: Path
+    compiled: tuple[str, ...]
+    shapes: dict[str, int]
+    seconds: float
+
+
+def write_catalog(
+    manifest_path: Path | None = None,
+    dialects: Iterable[str] = catalog_file.DIALECTS,
+    catalog_path: Path | None = None,
+) -> CatalogWritten:
+    """Compile the catalog of ``manifest_path`` (default: the project's) with MetricFlow
+    for ``dialects`` and write it beside the manifest. Dialects a current catalog (same
+    manifest bytes, same MetricFlow) already holds are kept, not compiled again: a
+    rebuild of the data with unchanged definitions costs a hash."""
+    started = time.perf_counter()
+    manifest_path = Path(manifest_path or DEFAULT_MANIFEST_PATH)
+    catalog_path = Path(catalog_path or catalog_file.catalog_path_for(manifest_path))
+    data = manifest_path.read_bytes()
+    version = catalog_file.metricflow_version()
+    sections = catalog_file.existing_dialects(catalog_path, data, version)
+    todo = tuple(d for d in dict.fromkeys(dialects) if d not in sections)
+    for dialect in todo:
+        model = _Model.from_bytes(data, _Placeholders(dialect), str(manifest_path))
+        sections[dialect] = _catalog_section(model)
+    if todo:
+        catalog_file.write(catalog_path, data, version, sections)
+    seconds = time.perf_counter() - started
+    shapes = {name: len(section.get("shapes", {})) for name, section in sections.items()}
+    log.info(
+        "semantic catalog path=%s compiled=%s shapes=%s seconds=%.1f",
+        catalog_path,
+        ",".join(todo) or "-",
+        shapes,
+        seconds,
+    )
+    return CatalogWritten(catalog_path, todo, shapes, seconds)
+
+
+class _Placeholders:
+    """A warehouse that names each mart by its catalog placeholder (compiling only)."""
+
+    def __init__(self, dialect: str) -> None:
+        self.engine = dialect
+
+    def mart_relation(self, table: str) -> str:
+        return catalog_file.relation_token(table)
+
+    def run_sql(self, label: str, sql: str, params: dict[str, Any]) -> Rows:
+        raise NotImplementedError("the catalog is compiled, never run")
+
+
+def _compiled_json(compiled: CompiledQuery) -> dict[str, Any]:
+    return {
+        "sql": catalog_file.checked(compiled.sql),
+        "parameters": list(compiled.parameters),
+        "columns": [list(pair) for pair in compiled.columns],
+    }
+
+
+def _catalog_section(model: _Model) -> dict[str, Any]:
+    shapes: dict[str, Any] = {}
+    for request in catalog_requests(model.metrics):
+        try:
+            compiled = model.compile(request)
+        except SemanticRequestError as err:  # a shape MetricFlow refuses is asked lazily
+            log.info("catalog shape left out: %s", err)
+            continue
+        shapes[catalog_file.shape_key(_shape(request))] = _compiled_json(compiled)
+    qualified = sorted({q for names in model.qualified.values() for q in names.values()})
+    return {
+        "metrics": {name: asdict(info) for name, info in sorted(model.metrics.items())},
+        "qualified": model.qualified,
+        "dimensions": {name: asdict(info) for name, info in sorted(model.dimensions.items())},
+        "values_sql": {q: catalog_file.checked(model.values_sql(q)) for q in qualified},
+        "shapes": shapes,
+    }
+
+
+class _Catalogued(_Vocabulary):
+    """The vocabulary and compiled SQL read from the catalog, relations pointed at the
+    reading warehouse's marts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values_sql: dict[str, str] = {}
+        self.shapes: dict[str, CompiledQuery] = {}
+
+    @classmethod
+    def from_section(cls, section: Mapping[str, Any], warehouse: SqlWarehouse) -> _Catalogued:
+        relations: dict[str, str] = {}
+
+        def relation(alias: str) -> str:
+            if alias not in relations:
+                relations[alias] = warehouse.mart_relation(alias)
+            return relations[alias]
+
+        found = cls()
+        for name, info in section["metrics"].items():
+            found.metrics[name] = MetricInfo(**{**info, "dimensions": tuple(info["dimensions"])})
+        found.qualified = {m: dict(names) for m, names in section["qualified"].items()}
+        found.dimensions = {n: DimensionInfo(**info) for n, info in section["dimensions"].items()}
+        found.values_sql = {
+            q: catalog_file.substitute(sql, relation) for q, sql in section["values_sql"].items()
+        }
+        found.shapes = {
+            key: CompiledQuery(
+                sql=catalog_file.substitute(entry["sql"], relation),
+                parameters=tuple(entry["parameters"]),
+                columns=tuple((a, b) for a, b in entry["columns"]),
+            )
+            for key, entry in section["shapes"].items()
+        }
+        return found
+
+    def catalogued(self, shape: tuple) -> CompiledQuery | None:
+        return self.shapes.get(catalog_file.shape_key(shape))
+
+    def catalogued_values_sql(self, qualified: str) -> str | None:
+        return self.values_sql.get(qualified)
