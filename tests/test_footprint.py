@@ -44,15 +44,18 @@ def test_the_server_module_leaves_scipy_and_numpy_to_the_warm_up() -> None:
     loaded = loaded_in_fresh_python("import bot.slack.server")
     assert "bot" in loaded
     assert not loaded & {"scipy", "numpy"}, sorted(loaded & {"scipy", "numpy"})
+    # python -m bot serve pauses the collector for start-up; the warm-up resumes it.
     warmed = loaded_in_fresh_python(
         """
-import types
+import gc, types
+gc.disable()
 from bot.slack.server import _warm_up
 calls = []
 semantic = types.SimpleNamespace(warm_in_background=lambda: calls.append("semantic"))
 kpi = types.SimpleNamespace(semantic=semantic, render=None)
 _warm_up(types.SimpleNamespace(kpi=kpi), 0.05).join(10)
 assert calls == ["semantic"], calls
+assert gc.isenabled() and gc.get_freeze_count() > 0
 """
     )
     assert {"scipy", "numpy"} <= warmed

@@ -218,7 +218,12 @@ def test_unparseable_requests_get_4xx_and_one_short_log_line(
         sock.sendall(head(len(body), forged(timestamp)) + body)
         assert reply_status(sock, timeout=5) == status
     time.sleep(0.2)
-    mine = [r for r in caplog.records if r.name.startswith(("bot", "slack_bolt", "waitress"))]
+    # waitress.queue's "Task queue depth is 1" says the machine was busy, not the request.
+    mine = [
+        r
+        for r in caplog.records
+        if r.name.startswith(("bot", "slack_bolt", "waitress")) and r.name != "waitress.queue"
+    ]
     assert len(mine) == 1, [r.getMessage() for r in mine]
     assert mine[0].name == "bot.slack" and "refused a request" in mine[0].getMessage()
     assert len(mine[0].getMessage()) < 120 and mine[0].exc_info is None

@@ -110,18 +110,21 @@ def _warm_up(services: Services, delay_s: float = WARM_UP_DELAY_S) -> threading.
     render = services.kpi.render
 
     def warm() -> None:
-        if isinstance(render, ChartWorkers):
-            # The chart worker may still be importing matplotlib: the first answers'
-            # charts wait for it, so it gets the CPU first (scipy is loaded on demand
-            # by an experiment question asked meanwhile).
-            render.wait_started(WORKER_START_WAIT_S)
-        special.load()
-        if not gc.isenabled():  # paused for start-up (python -m bot serve): resume it
-            # What start-up built lives as long as the process: out of the collector's
-            # sight. No collection first (~70 ms of GIL while the first questions are
-            # answered) for the ~1,000 cyclic leftovers it would free (~0.1 MiB), once.
-            gc.freeze()
-            gc.enable()
+        try:
+            if isinstance(render, ChartWorkers):
+                # The chart worker may still be importing matplotlib: the first answers'
+                # charts wait for it, so it gets the CPU first (scipy is loaded on demand
+                # by an experiment question asked meanwhile).
+                render.wait_started(WORKER_START_WAIT_S)
+            special.load()
+        finally:
+            if not gc.isenabled():  # paused for start-up (python -m bot serve): resume it
+                # What start-up built lives as long as the process: out of the
+                # collector's sight. No collection first (~70 ms of GIL while the first
+                # questions are answered) for the ~1,000 cyclic leftovers it would free
+                # (~0.1 MiB), once.
+                gc.freeze()
+                gc.enable()
         time.sleep(max(0.0, delay_s - (time.monotonic() - started)))
         services.kpi.semantic.warm_in_background()
 

@@ -689,7 +689,7 @@ def write_catalog(
 ) -> CatalogWritten:
     """Compile the catalog of ``manifest_path`` (default: the project's) with MetricFlow
     for ``dialects`` and write it beside the manifest. Dialects a current catalog (same
-    manifest bytes, same MetricFlow) already holds are kept, not compiled again: a
+    definitions, same MetricFlow) already holds are kept, not compiled again: a
     rebuild of the data with unchanged definitions costs a hash."""
     started = time.perf_counter()
     manifest_path = Path(manifest_path or DEFAULT_MANIFEST_PATH)

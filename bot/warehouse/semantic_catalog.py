@@ -18,8 +18,9 @@ replaced by the reading warehouse's ``mart_relation(alias)`` when the catalog is
 one catalog serves any DuckDB file name or BigQuery dataset. The placeholders are the
 warehouse's own identifiers, never user text.
 
-A catalog is used only if it was compiled from the very bytes of the current manifest
-(its sha256), by the installed MetricFlow version, in this format; otherwise it is
+A catalog is used only if it was compiled from the current manifest's definitions (the
+sha256 of its JSON less the marts' locations, ``manifest_sha256``), by the installed
+MetricFlow version, in this format; otherwise it is
 ignored (one warning) and the layer compiles everything lazily, as without one.
 """
 
@@ -80,7 +81,24 @@ def shape_key(shape: tuple) -> str:
 
 
 def manifest_sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    """sha256 of the manifest's definitions: its JSON without where dbt wrote the marts
+    (relation names, database, schema), which the layer replaces by the marts of the
+    warehouse it reads. Builds of the same definitions into differently named files (a
+    build's copy, each test's warehouse) share one catalog."""
+    try:
+        raw = json.loads(data)
+    except ValueError:
+        return hashlib.sha256(data).hexdigest()  # unreadable: read_dialect says so
+    config = raw.get("project_configuration", {}) if isinstance(raw, dict) else {}
+    nodes = [sm.get("node_relation", {}) for sm in raw.get("semantic_models", [])]
+    nodes += [spine.get("node_relation", {}) for spine in config.get("time_spines", [])]
+    for node in nodes:
+        for where in ("relation_name", "database", "schema_name"):
+            node.pop(where, None)
+    for legacy in config.get("time_spine_table_configurations", []):
+        legacy["location"] = str(legacy.get("location", "")).split(".")[-1]
+    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def metricflow_version() -> str | None:
