@@ -398,17 +398,20 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # the libraries import (~50 ms of ~0.5 s). The warm-up resumes it, the start-up
     # heap frozen out of its sight (bot.slack.server._warm_up).
     gc.disable()
-    # The chart workers start first: they import matplotlib on the other core while this
-    # process imports the server (~0.5 s), so the first chart doesn't wait for them.
-    from bot.chart_workers import ChartWorkers
+    try:
+        # The chart workers start first: they import matplotlib on the other core while
+        # this process imports the server (~0.5 s), so the first chart doesn't wait.
+        from bot.chart_workers import ChartWorkers
 
-    settings.require_slack(socket_mode=bool(settings.slack_app_token))  # fail before spawning
-    workers = ChartWorkers(settings.chart_processes) if settings.chart_processes else None
-    if workers is not None:
-        workers.warm()
-    from bot.slack.server import serve
+        settings.require_slack(socket_mode=bool(settings.slack_app_token))  # before spawning
+        workers = ChartWorkers(settings.chart_processes) if settings.chart_processes else None
+        if workers is not None:
+            workers.warm()
+        from bot.slack.server import serve
 
-    return serve(settings, host=args.host, port=args.port, workers=workers)
+        return serve(settings, host=args.host, port=args.port, workers=workers)
+    finally:
+        gc.enable()  # start-up failed, or the server stopped: the collector as it was
 
 
 def _digest(args: argparse.Namespace, settings: Settings) -> int:

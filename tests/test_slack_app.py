@@ -8,6 +8,7 @@ are checked against the marts read with DuckDB, not through the bot.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import queue
@@ -681,6 +682,7 @@ def test_serve_refuses_a_token_slack_rejects_or_an_unreachable_api(
 
     assert slack.calls("auth.test")[0].response["error"] == "invalid_auth"
     assert rejected == unreachable == 2
+    assert gc.isenabled()  # serve pauses the collector for start-up; a failed start resumes it
     assert "error: Slack rejected SLACK_BOT_TOKEN" in rejected_err
     assert "error: Couldn't reach Slack's Web API at SLACK_API_URL=http://127.0.0.1:9/api/" in (
         unreachable_err
