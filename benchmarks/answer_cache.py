@@ -43,9 +43,9 @@ from benchmarks.latency import (
     TOKEN,
     double_errors,
     send_command,
-    serving_app,
     shared_pngs,
 )
+from benchmarks.load import running_bot
 
 # (first as typed, then the repeat): the repeat is the same parsed question.
 PAIRS = (
@@ -92,7 +92,7 @@ def bench(db: Path, runs: int, warmup: int) -> dict[str, Any]:
         warehouse = DuckDBWarehouse(db, timeout_s=60)
         kpi = KpiService(MartReader(warehouse), clock=bench_clock, cache=cache)
         try:
-            with serving_app(kpi, slack, db) as url:
+            with running_bot(db, slack, token=TOKEN, secret=SECRET, kpi=kpi) as url:
                 for i in range(warmup + runs):
                     for first, repeat in PAIRS:
                         cache.clear()
@@ -164,7 +164,7 @@ def bench_home(db: Path, runs: int) -> dict[str, Any]:
             return [c.time - sent for c in published]
 
         try:
-            with serving_app(kpi, slack, db) as url:
+            with running_bot(db, slack, token=TOKEN, secret=SECRET, kpi=kpi) as url:
                 open_home(url, 2)  # warm-up: imports, connections
                 for _ in range(runs):
                     cache.clear()

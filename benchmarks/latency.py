@@ -40,7 +40,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -61,6 +60,7 @@ from benchmarks.common import (
     timed_service,
     write_result,
 )
+from benchmarks.load import running_bot as bolt_app_over_http
 
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench-token"
@@ -225,7 +225,7 @@ def running_bot(db: Path, answer_slots: int | None = None, chart_processes: int 
             **slots,
         )
         try:
-            with serving_app(kpi, slack, db) as url:
+            with bolt_app_over_http(db, slack, token=TOKEN, secret=SECRET, kpi=kpi) as url:
                 yield url, slack, kpi
         finally:
             warehouse.close()
@@ -233,33 +233,6 @@ def running_bot(db: Path, answer_slots: int | None = None, chart_processes: int 
                 workers.close()
             if double_errors(slack):
                 raise SystemExit(f"the Slack double failed: {double_errors(slack)}")
-
-
-@contextlib.contextmanager
-def serving_app(kpi: Any, slack: Any, db: Path) -> Iterator[str]:
-    """The Bolt app and waitress server as ``serve`` wires them, in this process, for
-    ``kpi`` and the Slack double ``slack``; yields the events URL, closes the server."""
-    from bot.settings import Settings
-    from bot.slack.app import build_app
-    from bot.slack.context import Services
-    from bot.slack.server import make_http_server
-
-    settings = Settings(
-        duckdb_path=db,
-        slack_bot_token=TOKEN,
-        slack_signing_secret=SECRET,
-        slack_api_url=slack.base_url,
-    )
-    app = build_app(settings, Services(settings=settings, kpi=kpi))
-    server = make_http_server(app, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.run, name="bot-http", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}/slack/events"
-    finally:
-        server.close()
-        server.task_dispatcher.shutdown()
-        thread.join(timeout=5)
 
 
 def accepted(call: Any) -> bool:

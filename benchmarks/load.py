@@ -189,13 +189,15 @@ def running_bot(
     token: str = TOKEN,
     secret: str = SECRET,
     seen: Any = None,
+    kpi: Any = None,
     **settings: Any,
 ) -> Iterator[str]:
     """build_app + make_http_server on 127.0.0.1:0 over ``db``; yields the events URL.
 
     ``client``: the WebClient to post with (default: the production one for the
-    settings); ``seen``: the repeated-delivery check (default: in memory);
-    ``settings``: extra ``Settings`` fields."""
+    settings); ``seen``: the repeated-delivery check (default: in memory); ``kpi``: the
+    KpiService to answer with (default: one over ``db``, closed afterwards; yours is
+    left open); ``settings``: extra ``Settings`` fields."""
     from bot.service import KpiService
     from bot.settings import Settings
     from bot.slack.app import build_app
@@ -204,8 +206,10 @@ def running_bot(
     from bot.warehouse.base import MartReader
     from bot.warehouse.duckdb_adapter import DuckDBWarehouse
 
-    warehouse = DuckDBWarehouse(db, timeout_s=timeout_s)
-    kpi = KpiService(MartReader(warehouse), clock=lambda: CLOCK)
+    warehouse = None
+    if kpi is None:
+        warehouse = DuckDBWarehouse(db, timeout_s=timeout_s)
+        kpi = KpiService(MartReader(warehouse), clock=lambda: CLOCK)
     config = Settings(
         duckdb_path=db,
         slack_bot_token=token,
@@ -224,7 +228,8 @@ def running_bot(
         server.task_dispatcher.shutdown()
         stop_http_server(server)  # closes inside the server's own loop, not under select()
         thread.join(timeout=5)
-        warehouse.close()
+        if warehouse is not None:
+            warehouse.close()
 
 
 def make_commands(n: int, slack: Any, run_id: str) -> list[Command]:
