@@ -10,12 +10,15 @@ The chart worker processes end with the bot.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl
 
 from tests.slack_double import RESPONSE_URL, SlackDouble
@@ -66,28 +69,47 @@ def wait_until(condition, timeout: float) -> bool:
     return condition()
 
 
-def test_socket_mode_acks_over_the_socket_and_answers_once(tmp_path: Path, built_db: Path) -> None:
+@contextlib.contextmanager
+def socket_mode_serve(
+    slack: SlackDouble,
+    peer: SocketModePeer,
+    built_db: Path,
+    tmp_path: Path,
+    stderr: Any = subprocess.DEVNULL,
+    **env: str,
+) -> Iterator[subprocess.Popen]:
+    """The real ``python -m bot serve`` in Socket Mode (``SLACK_APP_TOKEN``): Web API calls
+    to the double, the socket to ``peer``, on a copy of ``built_db``; ``env``: more
+    variables. Terminated (SIGTERM) when the block ends."""
     db = tmp_path / "kpi.duckdb"
     shutil.copyfile(built_db, db)
+    slack.allow_socket_mode(APP_TOKEN, peer.url)
+    variables = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "SLACK_API_URL": slack.base_url,
+        "KPI_DUCKDB_PATH": str(db),
+        "KPI_STATE_DB": f"sqlite:///{tmp_path / 'state.sqlite'}",
+    }
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "0"],
+        cwd=ROOT,
+        env=variables | env,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
+    try:
+        yield serve
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
+
+
+def test_socket_mode_acks_over_the_socket_and_answers_once(tmp_path: Path, built_db: Path) -> None:
     with SlackDouble(token=BOT_TOKEN) as slack, SocketModePeer() as peer:
-        slack.allow_socket_mode(APP_TOKEN, peer.url)
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": str(ROOT),
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_APP_TOKEN": APP_TOKEN,
-            "SLACK_API_URL": slack.base_url,
-            "KPI_DUCKDB_PATH": str(db),
-            "KPI_STATE_DB": f"sqlite:///{tmp_path / 'state.sqlite'}",
-        }
-        serve = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "0"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
+        with socket_mode_serve(slack, peer, built_db, tmp_path) as serve:
             peer.wait_connected(timeout=120)
             payload = command(slack, "revenue 2026-11-01..2026-11-14", "revenue")
             first = peer.send_slash_command(payload)
@@ -104,9 +126,6 @@ def test_socket_mode_acks_over_the_socket_and_answers_once(tmp_path: Path, built
             slack.wait_for(lambda: slack.messages(RESPONSE_URL), timeout=60)
             assert serve.poll() is None  # still serving
             workers = descendants(serve.pid)
-        finally:
-            serve.terminate()
-            serve.wait(timeout=30)
         # SIGTERM ends Socket Mode at once; its chart worker processes leave with it.
         assert workers, "serve renders charts in worker processes by default"
         assert wait_until(lambda: not any(alive(pid) for pid in workers), timeout=15)
