@@ -100,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         "manifest beside it with MetricFlow: the metric vocabulary and the SQL of common "
         "metric questions, so the first metric question after start-up needs no MetricFlow. "
         "`build` does this for DuckDB itself; the Docker image runs it after `dbt parse`. A "
-        "catalog already compiled from the same manifest is kept.\n\n"
+        "catalog already compiled from the same definitions is kept.\n\n"
         "Example: python -m bot catalog",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -3,9 +3,10 @@ call.
 
 scipy.special (with numpy under it) takes ~0.15–0.4 s to import. ``serve`` must listen
 before that is paid (issue #20): it imports this module at start-up and loads scipy in
-its warm-up right after listening, so only a question asked in the first instant waits
-for it. scipy.special, not scipy.stats: the same functions scipy.stats' norm, t and
-chi2 call underneath, for ~0.5 s less CPU at import.
+its warm-up once it listens (``bot.slack.server._warm_up``), so only an experiment
+question asked in the first second loads it itself. scipy.special, not scipy.stats:
+the same functions scipy.stats' norm, t and chi2 call underneath, for ~0.5 s less CPU
+at import.
 """
 
 from __future__ import annotations
