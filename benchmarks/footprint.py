@@ -23,8 +23,8 @@
   largest top-level packages (cumulative) and which of pandas/matplotlib/metricflow load.
 
 The bot answers with its real clock here (it's a separate process), so questions name
-explicit dates inside the generated data. The older helpers below (``serve_once``,
-``dependency_sizes``, ``import_times``) are kept for the figures quoted before #20.
+explicit dates inside the generated data. The helpers behind the figures quoted before
+#20 (``serve_once``, ``dependency_sizes``, ``import_times``) are in this file at f946c01.
 """
 
 from __future__ import annotations
@@ -32,14 +32,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import re
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import timedelta
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +49,6 @@ from benchmarks.common import (
     load_average,
     machine,
     python_env,
-    summary,
     table,
     write_result,
 )
@@ -60,7 +57,6 @@ from benchmarks.serving import TOKEN, proc_status, running_serve
 
 _SPAN = f"{BENCH_END - timedelta(days=29):%Y-%m-%d} to {BENCH_END:%Y-%m-%d}"
 REVENUE = f"revenue {_SPAN}"
-MIXED = (REVENUE, "ab checkout_redesign", "retention")
 # One question per kind, each answered with a chart (issue #20's "first answer of each kind").
 KINDS = {
     "revenue": REVENUE,
@@ -92,23 +88,14 @@ BASE_LIBRARIES = (
 # --------------------------------------------------------------------------- serving
 
 
-def _tree_rss(pid: int) -> int:
-    """VmRSS of ``pid`` and all its descendants (the chart worker processes), bytes."""
-    total = proc_status(pid).get("VmRSS", 0)
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            with contextlib.suppress(FileNotFoundError):
-                total += _tree_rss(int(child))
-    return total
-
-
-def _ask(url: str, slack: Any, text: str) -> float:
-    """POST a signed /kpi and wait for message + PNG; returns the monotonic arrival time."""
+def _ask(url: str, slack: Any, text: str) -> tuple[float, float]:
+    """POST a signed /kpi and wait for message + PNG; returns (its HTTP ack in seconds,
+    the PNG's monotonic arrival time)."""
     from benchmarks.latency import send_command, shared_pngs
 
     shared = len(shared_pngs(slack))
     posted = len(slack.messages("chat.postMessage"))
-    _, _, name = send_command(url, slack, text)
+    _, ack, name = send_command(url, slack, text)
     try:
         slack.wait_for(lambda: slack.messages("chat.postMessage")[posted:], timeout=60)
         done = slack.wait_for(
@@ -118,142 +105,10 @@ def _ask(url: str, slack: Any, text: str) -> float:
     except AssertionError:
         private = [m.text for m in slack.messages("response_url") if m.response_url_name == name]
         raise SystemExit(f"/kpi {text!r} was not answered in the channel: {private}") from None
-    return done[0].time
+    return ack, done[0].time
 
-
-def serve_once(
-    db: Path, commands: int, log_dir: Path, index: int, chart_processes: str | None = None
-) -> dict[str, Any]:
-    from tests.slack_double import SlackDouble
-
-    env = {"KPI_CHART_PROCESSES": chart_processes} if chart_processes is not None else {}
-    state, log = log_dir / f"state-{index}.sqlite", log_dir / f"serve-{index}.log"
-    with SlackDouble(token=TOKEN) as slack:
-        with running_serve(slack, db, state, log, env=env) as served:
-            pid, url = served.proc.pid, f"{served.base_url}/slack/events"
-            rss_listening = proc_status(pid) | {"tree": _tree_rss(pid)}
-            first = _ask(url, slack, REVENUE) - served.started
-            rss_first = proc_status(pid) | {"tree": _tree_rss(pid)}
-            for n in range(commands):
-                _ask(url, slack, MIXED[n % len(MIXED)])
-            rss_serving = proc_status(pid) | {"tree": _tree_rss(pid)}
-        if double_errors(slack):
-            raise SystemExit(f"the Slack double failed: {double_errors(slack)}")
-    return {
-        "listening_s": served.listening - served.started,
-        "first_answer_s": first,
-        "rss_listening": rss_listening,
-        "rss_after_first_answer": rss_first,
-        "rss_after_commands": rss_serving,
-        "commands": commands + 1,
-    }
-
-
-# --------------------------------------------------------------------------- dependencies
-
-
-def _dist_size(dist: metadata.Distribution, seen: set[Path]) -> int:
-    total = 0
-    for file in dist.files or []:
-        path = Path(dist.locate_file(file)).resolve()
-        if path in seen:
-            continue
-        seen.add(path)
-        with contextlib.suppress(OSError):
-            total += path.stat().st_size
-    return total
-
-
-def runtime_closure() -> dict[str, metadata.Distribution]:
-    """Installed distributions needed by requirements.txt (markers evaluated, no extras)."""
-    from packaging.requirements import Requirement
-    from packaging.utils import canonicalize_name
-
-    wanted: list[Requirement] = []
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line and not line.startswith("-"):
-            wanted.append(Requirement(line))
-    found: dict[str, metadata.Distribution] = {}
-    while wanted:
-        req = wanted.pop()
-        name = canonicalize_name(req.name)
-        if name in found or (req.marker and not req.marker.evaluate({"extra": ""})):
-            continue
-        try:
-            dist = metadata.distribution(req.name)
-        except metadata.PackageNotFoundError:
-            continue
-        found[name] = dist
-        for sub in dist.requires or []:
-            sub_req = Requirement(sub)
-            if not sub_req.marker or sub_req.marker.evaluate({"extra": ""}):
-                wanted.append(sub_req)
-    return found
-
-
-def dependency_sizes() -> dict[str, Any]:
-    closure = runtime_closure()
-    seen: set[Path] = set()
-    sizes = {name: _dist_size(dist, seen) for name, dist in closure.items()}
-    site = Path(next(p for p in sys.path if p.endswith("site-packages")))
-    venv_total = sum(
-        f.stat().st_size for f in site.rglob("*") if f.is_file() and not f.is_symlink()
-    )
-    top = sorted(sizes.items(), key=lambda kv: kv[1], reverse=True)[:12]
-    return {
-        "runtime_closure_packages": len(sizes),
-        "runtime_closure_mib": round(sum(sizes.values()) / 2**20, 1),
-        "site_packages_mib": round(venv_total / 2**20, 1),
-        "largest_runtime_mib": {k: round(v / 2**20, 1) for k, v in top},
-    }
-
-
-# --------------------------------------------------------------------------- imports
 
 _IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( +)(\S+)$")
-
-
-def import_costs(module: str) -> dict[str, Any]:
-    """``-X importtime``: total, and *self* time summed per top-level package (so nested
-    imports are not counted twice), largest first."""
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
-        cwd=ROOT,
-        env=python_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    by_package: dict[str, int] = {}
-    for line in proc.stderr.splitlines():
-        match = _IMPORT_LINE.match(line)
-        if match:
-            package = match[4].split(".")[0]
-            by_package[package] = by_package.get(package, 0) + int(match[1])
-    top = sorted(by_package.items(), key=lambda kv: kv[1], reverse=True)[:12]
-    return {
-        "module": module,
-        "total_ms": round(sum(by_package.values()) / 1000, 1),
-        "top_self_ms": {k: round(v / 1000, 1) for k, v in top},
-    }
-
-
-def import_times(modules: list[str], runs: int) -> dict[str, Any]:
-    """Wall and CPU (user + system) time of ``python -c "import m"``, per module."""
-    out: dict[str, Any] = {}
-    for module in ["", *modules]:
-        code = f"import {module}" if module else "pass"
-        wall, cpu = [], []
-        for _ in range(runs):
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            started = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=python_env(), check=True)
-            wall.append(time.perf_counter() - started)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-        out[module or "(bare interpreter)"] = {"wall": summary(wall), "cpu": summary(cpu)}
-    return out
 
 
 # --------------------------------------------------------------------------- issue #20
@@ -303,41 +158,23 @@ def serve_kind(
     state, log = log_dir / f"state-{index}.sqlite", log_dir / f"serve-{index}.log"
     with SlackDouble(token=TOKEN) as slack:
         with running_serve(slack, db, state, log, root=root, env=env) as served:
-            url, acks = f"{served.base_url}/slack/events", []
-            arrived = _ask_acked(url, slack, first, acks)
+            url = f"{served.base_url}/slack/events"
+            first_ack, arrived = _ask(url, slack, first)
             for text in then:
-                _ask_acked(url, slack, text, acks)
+                _ask(url, slack, text)
             serving = proc_status(served.proc.pid)
             workers = _children_rss(served.proc.pid)
         if double_errors(slack):
             raise SystemExit(f"the Slack double failed: {double_errors(slack)}")
     return {
         "listening_s": served.listening - served.started,
-        "first_ack_s": acks[0],
+        "first_ack_s": first_ack,
         "first_answer_after_listening_s": arrived - served.listening,
         "questions": 1 + len(then),
         "serving_rss": serving["VmRSS"],
         "serving_hwm": serving["VmHWM"],
         "worker_rss": workers,
     }
-
-
-def _ask_acked(url: str, slack: Any, text: str, acks: list[float]) -> float:
-    """``_ask``, recording the HTTP ack time of the command in ``acks``."""
-    from benchmarks import latency
-
-    real = latency.send_command
-
-    def timed(*args: Any) -> tuple[float, float, str]:
-        sent, acked, name = real(*args)
-        acks.append(acked)
-        return sent, acked, name
-
-    latency.send_command = timed
-    try:
-        return _ask(url, slack, text)
-    finally:
-        latency.send_command = real
 
 
 def import_profile(root: Path, module: str = "bot.slack.server") -> dict[str, Any]:

@@ -80,16 +80,22 @@ def _replies_to(slack: SlackDouble, name: str) -> list:
     return [m for m in slack.messages("response_url") if m.response_url_name == name]
 
 
+def _restricted_examples(kpi) -> tuple[dict[str, bool], set[str]]:
+    """Which examples' answers are revenue-derived, and their charts' file names."""
+    restricted = {t: kinds.is_restricted(kpi.ask(t, charts=False)) for t in EXAMPLES}
+    charts = {
+        f"{chart.name}.png" for t in EXAMPLES if restricted[t] for chart in kpi.ask(t).charts
+    }
+    return restricted, charts
+
+
 @pytest.mark.parametrize("settings", SETTINGS.values(), ids=SETTINGS.keys())
 def test_no_answer_shows_a_restricted_figure_outside_the_allowlists(
     slack: SlackDouble, built_db: Path, settings: dict
 ) -> None:
     lists = _lists(settings)
     kpi = service_for(built_db)
-    restricted = {t: kinds.is_restricted(kpi.ask(t, charts=False)) for t in EXAMPLES}
-    restricted_charts = {
-        f"{chart.name}.png" for t in EXAMPLES if restricted[t] for chart in kpi.ask(t).charts
-    }
+    restricted, restricted_charts = _restricted_examples(kpi)
     with running_bot(slack, kpi, **settings) as bot:
         for channel, user in ASKERS:
             for text in EXAMPLES:
@@ -125,10 +131,7 @@ def test_no_button_shows_a_restricted_figure_outside_the_allowlists(
 
     lists = _lists(settings)
     kpi = service_for(built_db)
-    restricted = {t: kinds.is_restricted(kpi.ask(t, charts=False)) for t in EXAMPLES}
-    restricted_charts = {
-        f"{chart.name}.png" for t in EXAMPLES if restricted[t] for chart in kpi.ask(t).charts
-    }
+    restricted, restricted_charts = _restricted_examples(kpi)
     with running_bot(slack, kpi, **settings) as bot:
         for channel, user in ASKERS:
             for n, text in enumerate(EXAMPLES):

@@ -17,11 +17,10 @@ HEAVY = ("pandas", "matplotlib", "metricflow", "dbt")
 PLOTTING = ("matplotlib", "PIL", "seaborn", "plotly")
 
 
-def loaded_in_fresh_python(code: str, env: dict[str, str] | None = None) -> set[str]:
-    """Top-level packages imported once ``code`` has run (it prints nothing itself)."""
-    script = code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
+def last_json_of_fresh_python(code: str, env: dict[str, str] | None = None) -> object:
+    """Run ``code`` in a fresh interpreter; the JSON of its last line of output."""
     proc = subprocess.run(
-        [sys.executable, "-c", script],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -30,7 +29,13 @@ def loaded_in_fresh_python(code: str, env: dict[str, str] | None = None) -> set[
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    return {name.split(".")[0] for name in json.loads(proc.stdout.strip().splitlines()[-1])}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def loaded_in_fresh_python(code: str, env: dict[str, str] | None = None) -> set[str]:
+    """Top-level packages imported once ``code`` has run (it prints nothing itself)."""
+    script = code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
+    return {name.split(".")[0] for name in last_json_of_fresh_python(script, env)}
 
 
 def test_the_server_module_imports_no_pandas_plotting_or_metricflow() -> None:
@@ -51,7 +56,7 @@ import gc, types
 gc.disable()
 from bot.slack.server import _warm_up
 calls = []
-semantic = types.SimpleNamespace(warm_in_background=lambda: calls.append("semantic"))
+semantic = types.SimpleNamespace(warm=lambda: calls.append("semantic"))
 kpi = types.SimpleNamespace(semantic=semantic, render=None)
 _warm_up(types.SimpleNamespace(kpi=kpi), 0.05).join(10)
 assert calls == ["semantic"], calls
@@ -141,16 +146,7 @@ print(json.dumps(sorted(worker)))
 import sys
 sys.exit(0)
 """
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    worker = set(json.loads(proc.stdout.strip().splitlines()[-1]))
+    worker = set(last_json_of_fresh_python(code))
     assert {"matplotlib", "numpy", "bot"} <= worker  # it drew the chart
     assert not worker & {"pandas", "metricflow", "slack_bolt", "duckdb", "sqlalchemy"}, sorted(
         worker & {"pandas", "metricflow", "slack_bolt", "duckdb", "sqlalchemy"}

@@ -306,7 +306,7 @@ kpi = KpiService(MartReader(DuckDBWarehouse(sys.argv[1])), clock=lambda: datetim
 kpi.ask("revenue last 30 days", charts=False)
 kpi.ask("retention", charts=False)
 before = any(m.startswith("metricflow") for m in sys.modules)
-kpi.semantic.warm_in_background().join(60)
+kpi.semantic.warm()
 after = any(m.startswith("metricflow") for m in sys.modules)
 print(before, after, kpi.semantic.vocabulary() is not None)
 """

@@ -58,7 +58,7 @@ class SemanticSource:
     """The service's handle on the semantic layer: the vocabulary, loaded once.
 
     Nothing is loaded at construction (MetricFlow costs ~1.7 s of imports); the first
-    metric question or ``warm_in_background()`` loads it. A failed load (no manifest
+    metric question or ``warm()`` (serve's warm-up thread) loads it. A failed load (no manifest
     yet) is logged and tried again on the next metric question."""
 
     def __init__(
@@ -126,11 +126,6 @@ class SemanticSource:
             self.layer.warm()
         except Exception:
             log.exception("MetricFlow failed to load")
-
-    def warm_in_background(self) -> threading.Thread:
-        thread = threading.Thread(target=self.warm, name="semantic-warm", daemon=True)
-        thread.start()
-        return thread
 
 
 # --- the answerer ---------------------------------------------------------------------

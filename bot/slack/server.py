@@ -126,7 +126,7 @@ def _warm_up(services: Services, delay_s: float = WARM_UP_DELAY_S) -> threading.
                 gc.freeze()
                 gc.enable()
         time.sleep(max(0.0, delay_s - (time.monotonic() - started)))
-        services.kpi.semantic.warm_in_background()
+        services.kpi.semantic.warm()  # this thread is the background already
 
     thread = threading.Thread(target=warm, name="warm-up", daemon=True)
     thread.start()
